@@ -1,0 +1,142 @@
+#include "common/client.h"
+
+#include "common/codec.h"
+
+namespace wallet {
+namespace {
+
+ClientError TransportError(const zmq::error_t& e) {
+  return {ClientError::Code::kTransport, e.what()};
+}
+
+}  // namespace
+
+CommandSender::CommandSender(zmq::context_t& context, std::string_view endpoint,
+                             int send_timeout_ms)
+    : socket_(context, zmq::socket_type::push) {
+  socket_.set(zmq::sockopt::sndhwm, kSenderSendHwm);
+  socket_.set(zmq::sockopt::sndtimeo, send_timeout_ms);
+  // Commands still queued when the sender closes get this long to leave.
+  socket_.set(zmq::sockopt::linger, 5000);
+  socket_.connect(std::string(endpoint));
+}
+
+std::optional<ClientError> CommandSender::Send(const Command& command) {
+  buffer_.clear();
+  EncodeCommand(command, buffer_);
+  return SendRaw(buffer_);
+}
+
+std::optional<ClientError> CommandSender::SendRaw(std::string_view frame) {
+  try {
+    if (!socket_.send(zmq::buffer(frame.data(), frame.size()))) {
+      return ClientError{ClientError::Code::kTimeout,
+                         "send timed out: the worker is not taking commands"};
+    }
+  } catch (const zmq::error_t& e) {
+    return TransportError(e);
+  }
+  return std::nullopt;
+}
+
+EventSubscriber::EventSubscriber(zmq::context_t& context,
+                                 std::string_view endpoint, int receive_hwm)
+    : socket_(context, zmq::socket_type::sub) {
+  socket_.set(zmq::sockopt::rcvhwm, receive_hwm);
+  socket_.connect(std::string(endpoint));
+}
+
+void EventSubscriber::SubscribeResults(std::string_view source) {
+  socket_.set(zmq::sockopt::subscribe, source.empty()
+                                           ? std::string(kResultTopicPrefix)
+                                           : ResultTopic(source));
+}
+
+void EventSubscriber::SubscribeBalances(std::string_view user) {
+  socket_.set(zmq::sockopt::subscribe, user.empty()
+                                           ? std::string(kBalanceTopicPrefix)
+                                           : BalanceTopic(user));
+}
+
+std::optional<Event> EventSubscriber::Receive(int timeout_ms,
+                                              ClientError* error) {
+  auto fail = [error](ClientError::Code code, std::string message) {
+    if (error != nullptr) *error = {code, std::move(message)};
+    return std::nullopt;
+  };
+  try {
+    socket_.set(zmq::sockopt::rcvtimeo, timeout_ms);
+    zmq::message_t topic;
+    if (!socket_.recv(topic)) {
+      return fail(ClientError::Code::kTimeout, "no event in time");
+    }
+    zmq::message_t payload;
+    if (!topic.more() || !socket_.recv(payload) || payload.more()) {
+      return fail(ClientError::Code::kMalformedReply,
+                  "event is not two frames");
+    }
+    const std::string_view name = topic.to_string_view();
+    if (name.starts_with(kResultTopicPrefix)) {
+      Result result;
+      if (DecodeResult(payload.to_string_view(), result)) return result;
+    } else if (name.starts_with(kBalanceTopicPrefix)) {
+      BalanceEvent event;
+      if (DecodeBalanceEvent(payload.to_string_view(), event)) return event;
+    }
+    return fail(ClientError::Code::kMalformedReply,
+                "undecodable event on topic " + std::string(name));
+  } catch (const zmq::error_t& e) {
+    if (error != nullptr) *error = TransportError(e);
+    return std::nullopt;
+  }
+}
+
+QueryClient::QueryClient(zmq::context_t& context, std::string_view endpoint,
+                         int timeout_ms)
+    : context_(context), endpoint_(endpoint), timeout_ms_(timeout_ms) {
+  Connect();
+}
+
+void QueryClient::Connect() {
+  socket_.emplace(context_, zmq::socket_type::req);
+  socket_->set(zmq::sockopt::rcvtimeo, timeout_ms_);
+  socket_->set(zmq::sockopt::sndtimeo, timeout_ms_);
+  socket_->set(zmq::sockopt::linger, 0);
+  socket_->connect(endpoint_);
+}
+
+std::variant<std::string, ClientError> QueryClient::Request(
+    std::string_view frame) {
+  try {
+    zmq::message_t reply;
+    if (!socket_->send(zmq::buffer(frame.data(), frame.size())) ||
+        !socket_->recv(reply)) {
+      Connect();
+      return ClientError{ClientError::Code::kTimeout,
+                         "no reply from " + endpoint_};
+    }
+    return std::string(reply.to_string_view());
+  } catch (const zmq::error_t& e) {
+    Connect();
+    return TransportError(e);
+  }
+}
+
+std::variant<BalanceReply, ClientError> QueryClient::Balance(
+    std::string_view user) {
+  std::string frame;
+  EncodeBalanceQuery(user, frame);
+  auto raw = Request(frame);
+  if (auto* error = std::get_if<ClientError>(&raw)) return *error;
+  BalanceReply reply;
+  std::string error;
+  if (!DecodeBalanceReply(std::get<std::string>(raw), reply, error)) {
+    const auto code = error == "malformed_reply"
+                          ? ClientError::Code::kMalformedReply
+                          : ClientError::Code::kServerError;
+    return ClientError{code, error};
+  }
+  return reply;
+}
+
+}  // namespace wallet

@@ -1,0 +1,577 @@
+#include "common/codec.h"
+
+#include <msgpack.hpp>
+
+#include <array>
+#include <cstdint>
+
+#include "common/validate.h"
+
+namespace wallet {
+namespace {
+
+// msgpack::packer writes through any type with write(const char*, size_t).
+class StringSink {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+  void write(const char* data, std::size_t size) { out_.append(data, size); }
+
+ private:
+  std::string& out_;
+};
+
+using Packer = msgpack::packer<StringSink>;
+
+void PackStr(Packer& pk, std::string_view text) {
+  pk.pack_str(static_cast<std::uint32_t>(text.size()));
+  pk.pack_str_body(text.data(), static_cast<std::uint32_t>(text.size()));
+}
+
+void PackKeyStr(Packer& pk, std::string_view name, std::string_view value) {
+  PackStr(pk, name);
+  PackStr(pk, value);
+}
+
+template <typename Int>
+void PackKeyInt(Packer& pk, std::string_view name, Int value) {
+  PackStr(pk, name);
+  pk.pack(value);
+}
+
+std::string_view AsStr(const msgpack::object& obj) {
+  return {obj.via.str.ptr, obj.via.str.size};
+}
+
+// Strings reference the frame instead of being copied into the zone.
+bool ReferenceEverything(msgpack::type::object_type /*type*/,
+                         std::size_t /*size*/, void* /*user_data*/) {
+  return true;
+}
+
+// Bounds for hostile frames: nothing in a valid command nests or repeats
+// anywhere near these.
+constexpr std::size_t kDecodeContainerMax = 64;
+
+const msgpack::unpack_limit& DecodeLimit() {
+  static const msgpack::unpack_limit limit(
+      kDecodeContainerMax, kDecodeContainerMax, kCommandFrameBytesMax,
+      kCommandFrameBytesMax, kCommandFrameBytesMax, kDecodeDepthMax);
+  return limit;
+}
+
+// Replies and events come from the worker; their lists may be long.
+const msgpack::unpack_limit& ReplyLimit() {
+  static const msgpack::unpack_limit limit(
+      1u << 20, 1u << 20, 1u << 20, 1u << 20, 1u << 20, 2 * kDecodeDepthMax);
+  return limit;
+}
+
+// Parses one whole MessagePack value that must fill the frame. Returns
+// false on malformed input, limits exceeded, or trailing bytes.
+bool UnpackWhole(msgpack::zone& zone, std::string_view frame,
+                 msgpack::object& obj,
+                 const msgpack::unpack_limit& limit = DecodeLimit()) {
+  std::size_t offset = 0;
+  try {
+    obj = msgpack::unpack(zone, frame.data(), frame.size(), offset,
+                          ReferenceEverything, nullptr, limit);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return offset == frame.size();
+}
+
+// The known fields of a command map, found in one pass.
+enum CommandField {
+  kV,
+  kOp,
+  kKey,
+  kUser,
+  kCurrency,
+  kAmount,
+  kSource,
+  kRef,
+  kCommandFieldCount
+};
+constexpr std::array<std::string_view, kCommandFieldCount> kCommandFieldNames =
+    {"v", "op", "key", "user", "currency", "amount", "source", "ref"};
+
+struct CommandFields {
+  std::array<const msgpack::object*, kCommandFieldCount> value{};
+  bool duplicate_field = false;
+  bool non_string_name = false;
+};
+
+CommandFields FindCommandFields(const msgpack::object& map) {
+  CommandFields fields;
+  for (std::uint32_t i = 0; i < map.via.map.size; ++i) {
+    const msgpack::object_kv& kv = map.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) {
+      fields.non_string_name = true;
+      continue;
+    }
+    const std::string_view name = AsStr(kv.key);
+    for (std::size_t f = 0; f < kCommandFieldCount; ++f) {
+      if (name == kCommandFieldNames[f]) {
+        if (fields.value[f] != nullptr) fields.duplicate_field = true;
+        fields.value[f] = &kv.val;
+        break;
+      }
+    }
+  }
+  return fields;
+}
+
+bool IsStr(const msgpack::object* obj) {
+  return obj != nullptr && obj->type == msgpack::type::STR;
+}
+
+DecodedCommand Reject(DecodedCommand decoded, Reason reason,
+                      std::string_view detail) {
+  decoded.kind = DecodedCommand::Kind::kRejected;
+  decoded.reason = reason;
+  decoded.detail = detail;
+  return decoded;
+}
+
+// Checks `v` and `op`, the fields that decide how the rest is read.
+DecodedCommand CheckVersionAndOp(DecodedCommand decoded,
+                                 const CommandFields& f) {
+  const msgpack::object* v = f.value[kV];
+  if (v == nullptr) {
+    return Reject(decoded, Reason::kInvalidCommand, "missing field: v");
+  }
+  if (v->type != msgpack::type::POSITIVE_INTEGER &&
+      v->type != msgpack::type::NEGATIVE_INTEGER) {
+    return Reject(decoded, Reason::kInvalidCommand, "v must be an integer");
+  }
+  if (v->type != msgpack::type::POSITIVE_INTEGER ||
+      v->via.u64 != static_cast<std::uint64_t>(kProtocolVersion)) {
+    return Reject(decoded, Reason::kUnsupportedVersion, "v must be 1");
+  }
+  if (!IsStr(f.value[kOp])) {
+    return Reject(decoded, Reason::kInvalidCommand, "op must be a string");
+  }
+  const std::optional<Op> op = ParseOp(AsStr(*f.value[kOp]));
+  if (!op) {
+    return Reject(decoded, Reason::kUnsupportedOp, "unknown op");
+  }
+  decoded.command.op = *op;
+  return decoded;
+}
+
+DecodedCommand CheckAmount(DecodedCommand decoded, const msgpack::object* a) {
+  if (a == nullptr) {
+    return Reject(decoded, Reason::kInvalidCommand, "missing field: amount");
+  }
+  if (a->type == msgpack::type::NEGATIVE_INTEGER) {
+    return Reject(decoded, Reason::kInvalidCommand, "amount must be positive");
+  }
+  if (a->type != msgpack::type::POSITIVE_INTEGER) {
+    return Reject(decoded, Reason::kInvalidCommand,
+                  "amount must be an integer");
+  }
+  if (a->via.u64 == 0) {
+    return Reject(decoded, Reason::kInvalidCommand, "amount must be positive");
+  }
+  if (a->via.u64 > static_cast<std::uint64_t>(kAmountMinorMax)) {
+    return Reject(decoded, Reason::kInvalidCommand, "amount exceeds 10^15");
+  }
+  decoded.command.amount_minor = static_cast<std::int64_t>(a->via.u64);
+  return decoded;
+}
+
+// Checks a required string field; `valid` is its charset and length rule.
+bool StrField(const msgpack::object* obj, bool (*valid)(std::string_view),
+              std::string_view& out) {
+  if (!IsStr(obj) || !valid(AsStr(*obj))) return false;
+  out = AsStr(*obj);
+  return true;
+}
+
+DecodedCommand CheckFields(DecodedCommand decoded, const CommandFields& f) {
+  Command& c = decoded.command;
+  if (!StrField(f.value[kUser], IsValidUser, c.user)) {
+    return Reject(decoded, Reason::kInvalidCommand,
+                  "user must be 1..64 bytes of [A-Za-z0-9._:@-]");
+  }
+  if (!StrField(f.value[kCurrency], IsValidCurrency, c.currency)) {
+    return Reject(decoded, Reason::kInvalidCommand,
+                  "currency must be 1..16 bytes of [A-Za-z0-9_]");
+  }
+  decoded = CheckAmount(decoded, f.value[kAmount]);
+  if (decoded.kind == DecodedCommand::Kind::kRejected) return decoded;
+  if (decoded.source.empty()) {
+    return Reject(decoded, Reason::kInvalidCommand,
+                  "source must be 1..64 bytes of [A-Za-z0-9._:@-]");
+  }
+  c.source = decoded.source;
+  const msgpack::object* ref = f.value[kRef];
+  if (ref != nullptr && ref->type != msgpack::type::NIL &&
+      !StrField(ref, IsValidRef, c.ref)) {
+    return Reject(decoded, Reason::kInvalidCommand,
+                  "ref must be up to 64 bytes of printable UTF-8");
+  }
+  decoded.kind = DecodedCommand::Kind::kValid;
+  return decoded;
+}
+
+}  // namespace
+
+// The zone is reused across frames: clearing it keeps its first chunk.
+struct CommandDecoder::Scratch {
+  msgpack::zone zone;
+};
+
+CommandDecoder::CommandDecoder() : scratch_(std::make_unique<Scratch>()) {}
+CommandDecoder::~CommandDecoder() = default;
+
+DecodedCommand CommandDecoder::Decode(std::string_view frame) {
+  DecodedCommand decoded;
+  scratch_->zone.clear();
+  msgpack::object obj;
+  if (frame.size() > kCommandFrameBytesMax ||
+      !UnpackWhole(scratch_->zone, frame, obj) ||
+      obj.type != msgpack::type::MAP) {
+    return decoded;  // Unreadable: not one MessagePack map.
+  }
+  const CommandFields fields = FindCommandFields(obj);
+  if (!IsStr(fields.value[kKey]) || !IsValidKey(AsStr(*fields.value[kKey]))) {
+    return decoded;  // Unreadable: no key to answer to.
+  }
+  decoded.key = AsStr(*fields.value[kKey]);
+  decoded.command.key = decoded.key;
+  std::string_view source;
+  if (StrField(fields.value[kSource], IsValidSource, source)) {
+    decoded.source = source;
+  }
+  if (fields.duplicate_field) {
+    return Reject(decoded, Reason::kInvalidCommand, "a field appears twice");
+  }
+  if (fields.non_string_name) {
+    return Reject(decoded, Reason::kInvalidCommand,
+                  "field names must be strings");
+  }
+  decoded = CheckVersionAndOp(decoded, fields);
+  if (decoded.kind == DecodedCommand::Kind::kRejected) return decoded;
+  return CheckFields(decoded, fields);
+}
+
+void EncodeCommand(const Command& command, std::string& out) {
+  StringSink sink(out);
+  Packer pk(sink);
+  pk.pack_map(command.ref.empty() ? 7 : 8);
+  PackKeyInt(pk, "v", kProtocolVersion);
+  PackKeyStr(pk, "op", OpName(command.op));
+  PackKeyStr(pk, "key", command.key);
+  PackKeyStr(pk, "user", command.user);
+  PackKeyStr(pk, "currency", command.currency);
+  PackKeyInt(pk, "amount", command.amount_minor);
+  PackKeyStr(pk, "source", command.source);
+  if (!command.ref.empty()) PackKeyStr(pk, "ref", command.ref);
+}
+
+void EncodeResult(std::string_view key, const Command* command,
+                  const Outcome& outcome, std::string_view detail,
+                  std::string& out) {
+  const bool rejected = outcome.status == Status::kRejected;
+  const bool conflict = outcome.reason == Reason::kKeyConflict;
+  const bool has_ref = command != nullptr && !command->ref.empty();
+  std::uint32_t entries = 3;
+  entries += rejected ? 1u : 0u;
+  entries += conflict ? 1u : 0u;
+  entries += detail.empty() ? 0u : 1u;
+  entries += command != nullptr ? (has_ref ? 6u : 5u) : 0;
+  entries += outcome.has_balance ? 2u : 0u;
+
+  StringSink sink(out);
+  Packer pk(sink);
+  pk.pack_map(entries);
+  PackKeyInt(pk, "v", kProtocolVersion);
+  PackKeyStr(pk, "key", key);
+  PackKeyStr(pk, "status", StatusName(outcome.status));
+  if (rejected) PackKeyStr(pk, "reason", ReasonName(outcome.reason));
+  if (conflict) PackKeyStr(pk, "field", FieldName(outcome.field));
+  if (!detail.empty()) PackKeyStr(pk, "detail", detail);
+  if (command != nullptr) {
+    PackKeyStr(pk, "op", OpName(command->op));
+    PackKeyStr(pk, "user", command->user);
+    PackKeyStr(pk, "currency", command->currency);
+    PackKeyInt(pk, "amount", command->amount_minor);
+    PackKeyStr(pk, "source", command->source);
+    if (has_ref) PackKeyStr(pk, "ref", command->ref);
+  }
+  if (outcome.has_balance) {
+    PackKeyInt(pk, "balance", outcome.balance_minor);
+    PackKeyInt(pk, "version", outcome.version);
+  }
+}
+
+void EncodeBalanceEvent(const Command& command, const Outcome& outcome,
+                        std::string& out) {
+  StringSink sink(out);
+  Packer pk(sink);
+  pk.pack_map(9);
+  PackKeyInt(pk, "v", kProtocolVersion);
+  PackKeyStr(pk, "user", command.user);
+  PackKeyStr(pk, "currency", command.currency);
+  PackKeyInt(pk, "balance", outcome.balance_minor);
+  PackKeyInt(pk, "delta", SignedDelta(command.op, command.amount_minor));
+  PackKeyInt(pk, "version", outcome.version);
+  PackKeyStr(pk, "key", command.key);
+  PackKeyStr(pk, "op", OpName(command.op));
+  PackKeyStr(pk, "source", command.source);
+}
+
+// ---------------------------------------------------------------------------
+// Client-side decoding. These run outside the worker's hot path, so they
+// favour plain code over avoiding allocation.
+namespace {
+
+// Read-only view of a decoded map, looked up by field name.
+class MapView {
+ public:
+  explicit MapView(const msgpack::object& map) : map_(map) {}
+
+  const msgpack::object* Find(std::string_view name) const {
+    for (std::uint32_t i = 0; i < map_.via.map.size; ++i) {
+      const msgpack::object_kv& kv = map_.via.map.ptr[i];
+      if (kv.key.type == msgpack::type::STR && AsStr(kv.key) == name) {
+        return &kv.val;
+      }
+    }
+    return nullptr;
+  }
+
+  bool Str(std::string_view name, std::string& out) const {
+    const msgpack::object* obj = Find(name);
+    if (!IsStr(obj)) return false;
+    out.assign(AsStr(*obj));
+    return true;
+  }
+
+  template <typename Int>
+  bool Integer(std::string_view name, Int& out) const {
+    const msgpack::object* obj = Find(name);
+    if (obj == nullptr) return false;
+    if (obj->type == msgpack::type::POSITIVE_INTEGER) {
+      out = static_cast<Int>(obj->via.u64);
+      return true;
+    }
+    if (obj->type == msgpack::type::NEGATIVE_INTEGER) {
+      out = static_cast<Int>(obj->via.i64);
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  const msgpack::object& map_;
+};
+
+bool UnpackMap(msgpack::zone& zone, std::string_view payload,
+               msgpack::object& obj,
+               const msgpack::unpack_limit& limit = ReplyLimit()) {
+  return UnpackWhole(zone, payload, obj, limit) &&
+         obj.type == msgpack::type::MAP;
+}
+
+bool CheckVersion(const MapView& map) {
+  int v = 0;
+  return map.Integer("v", v) && v == kProtocolVersion;
+}
+
+bool ReadOp(const MapView& map, Op& op) {
+  std::string name;
+  if (!map.Str("op", name)) return false;
+  const std::optional<Op> parsed = ParseOp(name);
+  if (!parsed) return false;
+  op = *parsed;
+  return true;
+}
+
+}  // namespace
+
+bool DecodeResult(std::string_view payload, Result& result) {
+  msgpack::zone zone;
+  msgpack::object obj;
+  if (!UnpackMap(zone, payload, obj)) return false;
+  const MapView map(obj);
+  std::string text;
+  if (!CheckVersion(map) || !map.Str("key", result.key) ||
+      !map.Str("status", text)) {
+    return false;
+  }
+  const std::optional<Status> status = ParseStatus(text);
+  if (!status) return false;
+  result.outcome = Outcome{};
+  result.outcome.status = *status;
+  if (map.Str("reason", text)) {
+    result.outcome.reason = ParseReason(text).value_or(Reason::kNone);
+  }
+  if (map.Str("field", text)) {
+    result.outcome.field = ParseField(text).value_or(Field::kNone);
+  }
+  result.detail.clear();
+  map.Str("detail", result.detail);
+  result.has_command = ReadOp(map, result.op) && map.Str("user", result.user) &&
+                       map.Str("currency", result.currency) &&
+                       map.Integer("amount", result.amount_minor) &&
+                       map.Str("source", result.source);
+  result.ref.clear();
+  map.Str("ref", result.ref);
+  result.outcome.has_balance =
+      map.Integer("balance", result.outcome.balance_minor) &&
+      map.Integer("version", result.outcome.version);
+  return true;
+}
+
+bool DecodeBalanceEvent(std::string_view payload, BalanceEvent& event) {
+  msgpack::zone zone;
+  msgpack::object obj;
+  if (!UnpackMap(zone, payload, obj)) return false;
+  const MapView map(obj);
+  return CheckVersion(map) && map.Str("user", event.user) &&
+         map.Str("currency", event.currency) &&
+         map.Integer("balance", event.balance_minor) &&
+         map.Integer("delta", event.delta_minor) &&
+         map.Integer("version", event.version) && map.Str("key", event.key) &&
+         ReadOp(map, event.op) && map.Str("source", event.source);
+}
+
+Query DecodeQuery(std::string_view frame) {
+  msgpack::zone zone;
+  msgpack::object obj;
+  if (frame.size() > kCommandFrameBytesMax ||
+      !UnpackMap(zone, frame, obj, DecodeLimit())) {
+    return kQueryErrorMalformed;
+  }
+  const MapView map(obj);
+  const msgpack::object* v = map.Find("v");
+  if (v == nullptr || (v->type != msgpack::type::POSITIVE_INTEGER &&
+                       v->type != msgpack::type::NEGATIVE_INTEGER)) {
+    return kQueryErrorMalformed;
+  }
+  if (!CheckVersion(map)) return kQueryErrorVersion;
+  const msgpack::object* op = map.Find("op");
+  if (!IsStr(op)) return kQueryErrorMalformed;
+  if (AsStr(*op) != "balance") return kQueryErrorOp;
+  BalanceQuery query;
+  if (!map.Str("user", query.user) || !IsValidUser(query.user)) {
+    return kQueryErrorUser;
+  }
+  return query;
+}
+
+void EncodeBalanceQuery(std::string_view user, std::string& out) {
+  StringSink sink(out);
+  Packer pk(sink);
+  pk.pack_map(3);
+  PackKeyInt(pk, "v", kProtocolVersion);
+  PackKeyStr(pk, "op", "balance");
+  PackKeyStr(pk, "user", user);
+}
+
+void EncodeBalanceReply(const BalanceReply& reply, std::string& out) {
+  StringSink sink(out);
+  Packer pk(sink);
+  pk.pack_map(4);
+  PackKeyInt(pk, "v", kProtocolVersion);
+  PackKeyStr(pk, "user", reply.user);
+  PackStr(pk, "balances");
+  pk.pack_map(static_cast<std::uint32_t>(reply.balances.size()));
+  for (const AccountBalance& account : reply.balances) {
+    PackStr(pk, account.currency);
+    pk.pack_map(2);
+    PackKeyInt(pk, "balance", account.balance_minor);
+    PackKeyInt(pk, "version", account.version);
+  }
+  PackStr(pk, "recent");
+  pk.pack_array(static_cast<std::uint32_t>(reply.recent.size()));
+  for (const RecentOp& op : reply.recent) {
+    pk.pack_map(9);
+    PackKeyStr(pk, "op", OpName(op.op));
+    PackKeyStr(pk, "currency", op.currency);
+    PackKeyInt(pk, "amount", op.amount_minor);
+    PackKeyStr(pk, "key", op.key);
+    PackKeyStr(pk, "ref", op.ref);
+    PackKeyStr(pk, "source", op.source);
+    PackKeyInt(pk, "balance", op.balance_minor);
+    PackKeyInt(pk, "version", op.version);
+    PackKeyInt(pk, "time_ms", op.time_ms);
+  }
+}
+
+void EncodeQueryError(std::string_view error, std::string& out) {
+  StringSink sink(out);
+  Packer pk(sink);
+  pk.pack_map(2);
+  PackKeyInt(pk, "v", kProtocolVersion);
+  PackKeyStr(pk, "error", error);
+}
+
+namespace {
+
+bool DecodeRecent(const msgpack::object& obj, RecentOp& op) {
+  if (obj.type != msgpack::type::MAP) return false;
+  const MapView map(obj);
+  return ReadOp(map, op.op) && map.Str("currency", op.currency) &&
+         map.Integer("amount", op.amount_minor) && map.Str("key", op.key) &&
+         map.Str("ref", op.ref) && map.Str("source", op.source) &&
+         map.Integer("balance", op.balance_minor) &&
+         map.Integer("version", op.version) &&
+         map.Integer("time_ms", op.time_ms);
+}
+
+bool DecodeBalances(const msgpack::object& obj,
+                    std::vector<AccountBalance>& balances) {
+  if (obj.type != msgpack::type::MAP) return false;
+  for (std::uint32_t i = 0; i < obj.via.map.size; ++i) {
+    const msgpack::object_kv& kv = obj.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR ||
+        kv.val.type != msgpack::type::MAP) {
+      return false;
+    }
+    AccountBalance account;
+    account.currency.assign(AsStr(kv.key));
+    const MapView fields(kv.val);
+    if (!fields.Integer("balance", account.balance_minor) ||
+        !fields.Integer("version", account.version)) {
+      return false;
+    }
+    balances.push_back(std::move(account));
+  }
+  return true;
+}
+
+}  // namespace
+
+bool DecodeBalanceReply(std::string_view payload, BalanceReply& reply,
+                        std::string& error) {
+  msgpack::zone zone;
+  msgpack::object obj;
+  error = "malformed_reply";
+  if (!UnpackMap(zone, payload, obj)) return false;
+  const MapView map(obj);
+  if (map.Str("error", error)) return false;
+  error = "malformed_reply";
+  const msgpack::object* balances = map.Find("balances");
+  const msgpack::object* recent = map.Find("recent");
+  if (!CheckVersion(map) || !map.Str("user", reply.user) ||
+      balances == nullptr || recent == nullptr ||
+      recent->type != msgpack::type::ARRAY) {
+    return false;
+  }
+  reply.balances.clear();
+  reply.recent.clear();
+  if (!DecodeBalances(*balances, reply.balances)) return false;
+  for (std::uint32_t i = 0; i < recent->via.array.size; ++i) {
+    RecentOp op;
+    if (!DecodeRecent(recent->via.array.ptr[i], op)) return false;
+    reply.recent.push_back(std::move(op));
+  }
+  error.clear();
+  return true;
+}
+
+}  // namespace wallet

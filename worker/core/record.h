@@ -1,0 +1,42 @@
+// Record: what the wallet core hands to its commit log for every command
+// that consumed a key (applied, or a business rejection that a retry must
+// see again). It carries the state after the command, not the delta, so
+// that replaying a record twice, or one already in a snapshot, is harmless.
+//
+// The core knows only the CommitLog interface; the journal implements it.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/protocol.h"
+
+namespace wallet {
+
+struct Record {
+  std::int64_t time_ms = 0;  // Wall clock when applied; drives key expiry.
+  Op op = Op::kTopup;
+  Status status = Status::kApplied;  // kApplied or kRejected.
+  Reason reason = Reason::kNone;     // For kRejected.
+  std::string_view key;
+  std::string_view user;
+  std::string_view currency;
+  std::int64_t amount_minor = 0;
+  std::string_view source;
+  std::string_view ref;
+  // The account after the command (unchanged for a rejection).
+  std::int64_t balance_minor = 0;
+  std::uint64_t version = 0;
+};
+
+// Receives records in apply order. Append is called with the wallet's
+// stripe locks held, so that two records for one account reach the log in
+// the order they were applied; it must be quick and must not call back
+// into the wallet.
+class CommitLog {
+ public:
+  virtual ~CommitLog() = default;
+  virtual void Append(const Record& record) = 0;
+};
+
+}  // namespace wallet

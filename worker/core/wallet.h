@@ -1,0 +1,173 @@
+// Wallet: every account (user + currency: balance and version) and the
+// idempotency table, in memory. Plain C++: no sockets, no files, no
+// threads of its own; time comes in as an argument.
+//
+// Thread safety: every public method may be called from any thread.
+// State is split into stripes, each with its own mutex:
+//   - key stripes, chosen by the hash of an idempotency key, hold the
+//     idempotency table;
+//   - user stripes, chosen by the hash of a user id, hold that user's
+//     accounts and latest operations.
+// Apply takes one key stripe, then one user stripe, always in that order,
+// so no two callers can deadlock. Holding the key stripe across the whole
+// apply makes "check the key, change the balance, remember the key" one
+// atomic step: two commands with the same key apply once, whichever
+// threads they run on.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/protocol.h"
+#include "worker/core/record.h"
+
+namespace wallet {
+
+// 128-bit hash of an idempotency key. The table stores this, not the key:
+// two different keys colliding needs about 2^64 keys in the window.
+struct KeyHash {
+  std::uint64_t low = 0;
+  std::uint64_t high = 0;
+  bool operator==(const KeyHash&) const = default;
+};
+KeyHash HashKey(std::string_view key);
+
+// What the table remembers of a key: enough to answer a retry with the
+// first result and to name the first field in which a retry differs.
+// String fields are kept as 32-bit hashes to bound memory per key.
+struct KeyEntry {
+  std::int64_t time_ms = 0;  // When first applied; expiry counts from here.
+  std::int64_t amount_minor = 0;
+  std::int64_t balance_minor = 0;  // Account after the first application.
+  std::uint64_t version = 0;
+  std::uint32_t user_hash = 0;
+  std::uint32_t currency_hash = 0;
+  std::uint32_t source_hash = 0;
+  std::uint32_t ref_hash = 0;
+  Op op = Op::kTopup;
+  Status status = Status::kApplied;  // kApplied or kRejected.
+  Reason reason = Reason::kNone;
+};
+std::uint32_t HashField(std::string_view text);
+
+// One account as snapshots and queries see it.
+struct AccountRow {
+  std::string user;
+  std::string currency;
+  std::int64_t balance_minor = 0;
+  std::uint64_t version = 0;
+};
+
+struct WalletOptions {
+  // Number of stripes of each kind; a power of two.
+  std::size_t stripes = 1024;
+  // How long a key is remembered after its first application.
+  std::int64_t key_window_ms = 24LL * 3600 * 1000;
+};
+
+class Wallet {
+ public:
+  explicit Wallet(const WalletOptions& options);
+  Wallet(const Wallet&) = delete;
+  Wallet& operator=(const Wallet&) = delete;
+
+  // Applies one valid command at `now_ms`. Every command that consumes
+  // its key (applied, or rejected for a business reason) is appended to
+  // `log` before the locks are released.
+  Outcome Apply(const Command& command, std::int64_t now_ms, CommitLog& log);
+
+  // The user's accounts (sorted by currency) and latest operations.
+  BalanceReply Read(std::string_view user) const;
+
+  // Forgets keys older than the window; returns how many were removed.
+  std::size_t ExpireKeys(std::int64_t now_ms);
+
+  // Recovery: re-applies a journal record, idempotently. An account only
+  // moves forward (by version); a key is only added if absent and still
+  // inside the window at `now_ms`.
+  void Replay(const Record& record, std::int64_t now_ms);
+
+  // Snapshot export and import, one stripe at a time. Export holds one
+  // stripe's lock while it copies, never more.
+  std::size_t stripe_count() const { return key_stripes_.size(); }
+  struct UserExport {
+    std::vector<AccountRow> accounts;
+    std::vector<std::pair<std::string, RecentOp>> recent;  // Oldest first.
+  };
+  UserExport ExportUsers(std::size_t stripe) const;
+  std::vector<std::pair<KeyHash, KeyEntry>> ExportKeys(
+      std::size_t stripe, std::int64_t now_ms) const;
+  void ImportAccount(const AccountRow& row);
+  void ImportRecent(std::string_view user, const RecentOp& op);
+  void ImportKey(const KeyHash& hash, const KeyEntry& entry,
+                 std::int64_t now_ms);
+
+  std::size_t account_count() const {
+    return account_count_.load(std::memory_order_relaxed);
+  }
+  std::size_t key_count() const {
+    return key_count_.load(std::memory_order_relaxed);
+  }
+  std::int64_t key_window_ms() const { return key_window_ms_; }
+
+ private:
+  struct KeyHashHasher {
+    std::size_t operator()(const KeyHash& hash) const noexcept {
+      return static_cast<std::size_t>(hash.high);
+    }
+  };
+
+  struct Account {
+    std::string currency;
+    std::int64_t balance_minor = 0;
+    std::uint64_t version = 0;
+  };
+
+  struct User {
+    std::vector<Account> accounts;  // A handful per user: linear search.
+    std::deque<RecentOp> recent;    // Newest at the back, bounded.
+  };
+
+  // Padded to a cache line each so that stripes never share one.
+  struct alignas(64) KeyStripe {
+    mutable Mutex mu;
+    std::unordered_map<KeyHash, KeyEntry, KeyHashHasher> entries GUARDED_BY(mu);
+    // Keys in first-application order, for expiry from the front.
+    std::deque<std::pair<std::int64_t, KeyHash>> by_time GUARDED_BY(mu);
+  };
+
+  struct alignas(64) UserStripe {
+    mutable Mutex mu;
+    std::unordered_map<std::string, User> users GUARDED_BY(mu);
+  };
+
+  KeyStripe& KeyStripeFor(const KeyHash& hash);
+  UserStripe& UserStripeFor(std::string_view user);
+  const UserStripe& UserStripeFor(std::string_view user) const;
+
+  Account& FindOrAddAccount(User& user, std::string_view currency);
+  static void PushRecent(User& user, const Record& record);
+  bool IsExpired(const KeyEntry& entry, std::int64_t now_ms) const;
+  void InsertKey(KeyStripe& stripe, const KeyHash& hash, const KeyEntry& entry)
+      REQUIRES(stripe.mu);
+
+  // Fixed after construction.
+  const std::int64_t key_window_ms_;
+  const std::size_t stripe_mask_;
+  std::vector<KeyStripe> key_stripes_;
+  std::vector<UserStripe> user_stripes_;
+
+  // Statistics, updated under stripe locks, read without.
+  std::atomic<std::size_t> account_count_{0};
+  std::atomic<std::size_t> key_count_{0};
+};
+
+}  // namespace wallet

@@ -1,0 +1,104 @@
+#include "worker/pipeline/applier.h"
+
+#include "common/log.h"
+
+namespace wallet {
+namespace {
+
+RateLimiter g_dropped_log(1000);
+
+}  // namespace
+
+Applier::Applier(Wallet& wallet, Journal& journal,
+                 BoundedQueue<CommandBatch>& in, BoundedQueue<EventBatch>& out,
+                 PipelineCounters& counters)
+    : wallet_(wallet),
+      journal_(journal),
+      in_(in),
+      out_(out),
+      counters_(counters) {}
+
+Applier::~Applier() { Join(); }
+
+void Applier::Start(int threads) {
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+}
+
+void Applier::Join() {
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+void Applier::Run() {
+  CommandDecoder decoder;
+  while (std::optional<CommandBatch> batch = in_.Pop()) {
+    EventBatch out;
+    out.events.reserve(2 * batch->frames.size());
+    Tally tally;
+    const std::int64_t now_ms = WallClockMs();
+    for (const zmq::message_t& frame : batch->frames) {
+      ApplyFrame(decoder, frame.to_string_view(), now_ms, out, tally);
+    }
+    // Read after the last apply: covers this batch's records and, for a
+    // duplicate, the record of its first application.
+    out.journal_position = journal_.appended_position();
+    Count(tally);
+    out_.Push(std::move(out));
+  }
+}
+
+void Applier::ApplyFrame(CommandDecoder& decoder, std::string_view frame,
+                         std::int64_t now_ms, EventBatch& out, Tally& tally) {
+  const DecodedCommand decoded = decoder.Decode(frame);
+  if (decoded.kind == DecodedCommand::Kind::kUnreadable) {
+    ++tally.dropped;
+    std::uint64_t suppressed = 0;
+    if (g_dropped_log.Allow(suppressed)) {
+      Log(LogLevel::kWarn, "apply",
+          "event=dropped reason=no_readable_key bytes=%zu suppressed=%lu",
+          frame.size(), static_cast<unsigned long>(suppressed));
+    }
+    return;
+  }
+  if (decoded.kind == DecodedCommand::Kind::kRejected) {
+    ++tally.rejected;
+    Outcome outcome;
+    outcome.reason = decoded.reason;
+    AddEvent(out, kResultTopicPrefix, decoded.source, [&](std::string& b) {
+      EncodeResult(decoded.key, nullptr, outcome, decoded.detail, b);
+    });
+    return;
+  }
+  const Command& command = decoded.command;
+  const Outcome outcome = wallet_.Apply(command, now_ms, journal_);
+  switch (outcome.status) {
+    case Status::kApplied:
+      ++tally.applied;
+      break;
+    case Status::kDuplicate:
+      ++tally.duplicates;
+      break;
+    case Status::kRejected:
+      ++tally.rejected;
+      if (outcome.reason == Reason::kKeyConflict) ++tally.conflicts;
+      break;
+  }
+  AddEvent(out, kResultTopicPrefix, command.source, [&](std::string& b) {
+    EncodeResult(command.key, &command, outcome, {}, b);
+  });
+  if (outcome.status == Status::kApplied) {
+    AddEvent(out, kBalanceTopicPrefix, command.user,
+             [&](std::string& b) { EncodeBalanceEvent(command, outcome, b); });
+  }
+}
+
+void Applier::Count(const Tally& tally) {
+  counters_.applied.fetch_add(tally.applied, std::memory_order_relaxed);
+  counters_.duplicates.fetch_add(tally.duplicates, std::memory_order_relaxed);
+  counters_.rejected.fetch_add(tally.rejected, std::memory_order_relaxed);
+  counters_.conflicts.fetch_add(tally.conflicts, std::memory_order_relaxed);
+  counters_.dropped.fetch_add(tally.dropped, std::memory_order_relaxed);
+}
+
+}  // namespace wallet

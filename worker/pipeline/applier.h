@@ -1,0 +1,69 @@
+// Applier: the pool of apply threads. Each takes a batch of raw command
+// frames, decodes and validates every frame outside any lock, applies the
+// valid ones to the wallet (which journals them under its stripe locks),
+// encodes results and balance events into one EventBatch, and hands it to
+// the publisher stamped with the journal position that must be durable
+// before any of it is published. No sockets here.
+#pragma once
+
+#include <thread>
+#include <vector>
+
+#include "common/codec.h"
+#include "worker/core/wallet.h"
+#include "worker/pipeline/batches.h"
+#include "worker/pipeline/bounded_queue.h"
+#include "worker/storage/journal.h"
+
+namespace wallet {
+
+class Applier {
+ public:
+  Applier(Wallet& wallet, Journal& journal, BoundedQueue<CommandBatch>& in,
+          BoundedQueue<EventBatch>& out, PipelineCounters& counters);
+  ~Applier();
+
+  void Start(int threads);
+  // Returns once the apply queue is closed and drained and every thread
+  // has handed over its last batch.
+  void Join();
+
+ private:
+  struct Tally {
+    std::uint64_t applied = 0, duplicates = 0, rejected = 0, conflicts = 0,
+                  dropped = 0;
+  };
+
+  void Run();
+  void ApplyFrame(CommandDecoder& decoder, std::string_view frame,
+                  std::int64_t now_ms, EventBatch& out, Tally& tally);
+  void Count(const Tally& tally);
+
+  Wallet& wallet_;
+  Journal& journal_;
+  BoundedQueue<CommandBatch>& in_;
+  BoundedQueue<EventBatch>& out_;
+  PipelineCounters& counters_;
+  std::vector<std::thread> threads_;
+};
+
+// Appends one event to `batch`: topic `prefix` + `name` + "/" and the
+// payload the encoder writes. Exposed for tests.
+template <typename Encode>
+void AddEvent(EventBatch& batch, std::string_view prefix, std::string_view name,
+              Encode encode) {
+  EventBatch::Span span{};
+  span.topic_at = static_cast<std::uint32_t>(batch.bytes.size());
+  batch.bytes.append(prefix);
+  batch.bytes.append(name);
+  batch.bytes.push_back('/');
+  span.topic_size =
+      static_cast<std::uint32_t>(batch.bytes.size() - span.topic_at);
+  span.payload_at = static_cast<std::uint32_t>(batch.bytes.size());
+  encode(batch.bytes);
+  span.payload_size =
+      static_cast<std::uint32_t>(batch.bytes.size() - span.payload_at);
+  batch.events.push_back(span);
+}
+
+}  // namespace wallet

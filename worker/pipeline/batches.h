@@ -1,0 +1,56 @@
+// The units of work that move between pipeline threads, and the counters
+// every stage adds to. Work moves in batches so that locks, queue hand-offs
+// and journal syncs are paid per batch, not per command.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wallet {
+
+// Commands taken off the command socket in one go (at most this many).
+inline constexpr std::size_t kCommandBatchMax = 256;
+// Batches waiting between ingress and the apply threads, and between the
+// apply threads and the publisher. Together with the socket high-water
+// marks they bound the worker's memory under any flood.
+inline constexpr std::size_t kApplyQueueBatches = 64;
+inline constexpr std::size_t kPublishQueueBatches = 64;
+// Receive high-water mark of the command socket, in messages.
+inline constexpr int kCommandsReceiveHwm = 10'000;
+
+struct CommandBatch {
+  std::vector<zmq::message_t> frames;
+};
+
+// Events (topic + payload) encoded back to back in one buffer.
+struct EventBatch {
+  struct Span {
+    std::uint32_t topic_at, topic_size, payload_at, payload_size;
+  };
+  // Nothing here may be published before the journal is durable up to
+  // this position: it covers every record the batch depends on.
+  std::uint64_t journal_position = 0;
+  std::string bytes;
+  std::vector<Span> events;
+};
+
+// Totals since start. Apply threads add once per batch.
+struct PipelineCounters {
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<std::uint64_t> applied{0};
+  std::atomic<std::uint64_t> duplicates{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> conflicts{0};
+  std::atomic<std::uint64_t> dropped{0};  // No readable key.
+  std::atomic<std::uint64_t> published{0};
+  std::atomic<std::uint64_t> unacknowledged{0};  // Journal failed first.
+  std::atomic<std::uint64_t> queries{0};
+  std::atomic<std::uint64_t> query_errors{0};
+};
+
+}  // namespace wallet
