@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 
 namespace wallet {
 namespace {
@@ -124,10 +125,20 @@ void Wallet::PushRecent(User& user, const Record& record) {
 
 void Wallet::InsertKey(KeyStripe& stripe, const KeyHash& hash,
                        const KeyEntry& entry) {
-  if (stripe.entries.emplace(hash, entry).second) {
-    stripe.by_time.emplace_back(entry.time_ms, hash);
-    key_count_.fetch_add(1, std::memory_order_relaxed);
+  if (!stripe.entries.emplace(hash, entry).second) return;
+  key_count_.fetch_add(1, std::memory_order_relaxed);
+  auto& queue = stripe.by_time;
+  if (stripe.by_time_unsorted || queue.empty() ||
+      queue.back().first <= entry.time_ms) {
+    queue.emplace_back(entry.time_ms, hash);
+    return;
   }
+  // Applier threads stamp their batches independently, so a time can be a
+  // few milliseconds behind the newest: walk back the few entries it
+  // trails.
+  auto at = queue.end();
+  while (at != queue.begin() && std::prev(at)->first > entry.time_ms) --at;
+  queue.emplace(at, entry.time_ms, hash);
 }
 
 Outcome Wallet::Apply(const Command& command, std::int64_t now_ms,
@@ -219,6 +230,12 @@ std::size_t Wallet::ExpireKeys(std::int64_t now_ms) {
   std::size_t removed = 0;
   for (KeyStripe& stripe : key_stripes_) {
     MutexLock lock(stripe.mu);
+    if (stripe.by_time_unsorted) {
+      std::stable_sort(
+          stripe.by_time.begin(), stripe.by_time.end(),
+          [](const auto& a, const auto& b) { return a.first < b.first; });
+      stripe.by_time_unsorted = false;
+    }
     while (!stripe.by_time.empty() &&
            now_ms - stripe.by_time.front().first >= key_window_ms_) {
       const auto [time_ms, hash] = stripe.by_time.front();
@@ -308,7 +325,15 @@ void Wallet::ImportKey(const KeyHash& hash, const KeyEntry& entry,
   if (IsExpired(entry, now_ms)) return;
   KeyStripe& keys = KeyStripeFor(hash);
   MutexLock lock(keys.mu);
-  InsertKey(keys, hash, entry);
+  if (!keys.entries.emplace(hash, entry).second) return;
+  key_count_.fetch_add(1, std::memory_order_relaxed);
+  // Snapshot stripes are each in order, but a different stripe count
+  // interleaves them: append now and sort once at the next sweep rather
+  // than insert into the middle per key.
+  if (!keys.by_time.empty() && keys.by_time.back().first > entry.time_ms) {
+    keys.by_time_unsorted = true;
+  }
+  keys.by_time.emplace_back(entry.time_ms, hash);
 }
 
 }  // namespace wallet

@@ -140,8 +140,11 @@ class Wallet {
   struct alignas(64) KeyStripe {
     mutable Mutex mu;
     std::unordered_map<KeyHash, KeyEntry, KeyHashHasher> entries GUARDED_BY(mu);
-    // Keys in first-application order, for expiry from the front.
+    // Keys by first-application time, oldest at the front, for expiry.
     std::deque<std::pair<std::int64_t, KeyHash>> by_time GUARDED_BY(mu);
+    // Set when an import appended out of time order (a snapshot taken with
+    // another stripe count); the next sweep sorts once before expiring.
+    bool by_time_unsorted GUARDED_BY(mu) = false;
   };
 
   struct alignas(64) UserStripe {
