@@ -50,6 +50,12 @@ bool Store::Snapshot(std::string& error) {
   // Everything before `position` is already in memory: records are
   // appended under the stripe locks, after the change they describe.
   const std::uint64_t position = journal_->Roll();
+  if (journal_->failed()) {
+    // The roll itself failed: the segment before `position` may not be
+    // on disk, so nothing may be removed on the snapshot's account.
+    error = "journal failed while rolling for the snapshot";
+    return false;
+  }
   SnapshotStats stats;
   if (!WriteSnapshot(options_.dir, wallet_, position, WallClockMs(), stats,
                      error)) {
