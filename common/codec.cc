@@ -216,7 +216,64 @@ DecodedCommand CheckFields(DecodedCommand decoded, const CommandFields& f) {
   return decoded;
 }
 
+// Walks a frame's structure and stops at the value of the top-level
+// "user" key.
+class UserPeek : public msgpack::null_visitor {
+ public:
+  bool start_map(std::uint32_t /*entries*/) { return Enter(); }
+  bool end_map() { return Leave(); }
+  bool start_array(std::uint32_t /*items*/) { return Enter(); }
+  bool end_array() { return Leave(); }
+  bool start_map_key() {
+    in_key_ = depth_ == 1;
+    return true;
+  }
+  bool end_map_key() {
+    in_key_ = false;
+    return true;
+  }
+  bool end_map_value() {
+    if (depth_ == 1) want_value_ = false;
+    return true;
+  }
+  bool visit_str(const char* data, std::uint32_t size) {
+    const std::string_view text(data, size);
+    if (in_key_) {
+      want_value_ = text == "user";
+    } else if (depth_ == 1 && want_value_) {
+      user_ = text;
+      return false;  // Found: stop parsing.
+    }
+    return true;
+  }
+  std::string_view user() const { return user_; }
+
+ private:
+  bool Enter() { return ++depth_ <= kDecodeDepthMax; }
+  bool Leave() {
+    --depth_;
+    return true;
+  }
+
+  std::size_t depth_ = 0;
+  bool in_key_ = false;
+  bool want_value_ = false;
+  std::string_view user_;
+};
+
 }  // namespace
+
+std::string_view PeekUser(std::string_view frame) {
+  if (frame.size() > kCommandFrameBytesMax) return {};
+  UserPeek peek;
+  std::size_t offset = 0;
+  try {
+    msgpack::parse(frame.data(), frame.size(), offset, peek);
+  } catch (const std::exception&) {
+    return {};
+  }
+  return peek.user();
+}
 
 // The zone is reused across frames: clearing it keeps its first chunk.
 struct CommandDecoder::Scratch {
@@ -377,7 +434,7 @@ bool UnpackMap(msgpack::zone& zone, std::string_view payload,
 }
 
 bool CheckVersion(const MapView& map) {
-  int v = 0;
+  std::int64_t v = 0;
   return map.Integer("v", v) && v == kProtocolVersion;
 }
 

@@ -49,6 +49,11 @@ class CommandDecoder {
   std::unique_ptr<Scratch> scratch_;
 };
 
+// Finds the top-level `user` string of a command frame without decoding
+// the rest or allocating; empty if there is none. It validates nothing: the
+// worker uses it only to keep each user's commands on one apply thread.
+std::string_view PeekUser(std::string_view frame);
+
 // Command encoding, for clients.
 void EncodeCommand(const Command& command, std::string& out);
 
@@ -83,5 +88,7 @@ inline constexpr std::string_view kQueryErrorMalformed = "malformed_request";
 inline constexpr std::string_view kQueryErrorVersion = "unsupported_version";
 inline constexpr std::string_view kQueryErrorOp = "unsupported_op";
 inline constexpr std::string_view kQueryErrorUser = "invalid_user";
+// The worker's storage has failed; it answers nothing it cannot vouch for.
+inline constexpr std::string_view kQueryErrorUnavailable = "unavailable";
 
 }  // namespace wallet

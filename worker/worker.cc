@@ -50,19 +50,20 @@ std::unique_ptr<Worker> Worker::Start(const WorkerOptions& options,
   }
 
   Worker& w = *worker;
+  const int threads = ResolveThreads(options.threads);
+  for (int i = 0; i < threads; ++i) w.lanes_.emplace_back(kLaneQueueBatches);
   w.publisher_ = std::make_unique<Publisher>(std::move(w.events_socket_),
                                              w.store_->journal(),
                                              w.publish_queue_, w.counters_);
-  w.applier_ =
-      std::make_unique<Applier>(*w.wallet_, w.store_->journal(), w.apply_queue_,
-                                w.publish_queue_, w.counters_);
+  w.applier_ = std::make_unique<Applier>(
+      *w.wallet_, w.store_->journal(), w.lanes_, w.publish_queue_, w.counters_);
   w.ingress_ = std::make_unique<Ingress>(std::move(w.commands_socket_),
-                                         w.apply_queue_, w.counters_);
-  w.query_server_ = std::make_unique<QueryServer>(std::move(w.queries_socket_),
-                                                  *w.wallet_, w.counters_);
-  const int threads = ResolveThreads(options.threads);
+                                         w.lanes_, w.counters_);
+  w.query_server_ =
+      std::make_unique<QueryServer>(std::move(w.queries_socket_), *w.wallet_,
+                                    w.store_->journal(), w.counters_);
   w.publisher_->Start();
-  w.applier_->Start(threads);
+  w.applier_->Start();
   w.ingress_->Start();
   w.query_server_->Start();
   w.last_totals_ms_ = MonotonicMs();

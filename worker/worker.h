@@ -79,7 +79,7 @@ class Worker {
   std::unique_ptr<Wallet> wallet_;
   std::unique_ptr<Store> store_;
   PipelineCounters counters_;
-  BoundedQueue<CommandBatch> apply_queue_{kApplyQueueBatches};
+  CommandLanes lanes_;  // One per apply thread.
   BoundedQueue<EventBatch> publish_queue_{kPublishQueueBatches};
 
   // Bound in Bind, then moved into their threads' owners.

@@ -9,19 +9,20 @@ RateLimiter g_dropped_log(1000);
 
 }  // namespace
 
-Applier::Applier(Wallet& wallet, Journal& journal,
-                 BoundedQueue<CommandBatch>& in, BoundedQueue<EventBatch>& out,
-                 PipelineCounters& counters)
+Applier::Applier(Wallet& wallet, Journal& journal, CommandLanes& lanes,
+                 BoundedQueue<EventBatch>& out, PipelineCounters& counters)
     : wallet_(wallet),
       journal_(journal),
-      in_(in),
+      lanes_(lanes),
       out_(out),
       counters_(counters) {}
 
 Applier::~Applier() { Join(); }
 
-void Applier::Start(int threads) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+void Applier::Start() {
+  for (BoundedQueue<CommandBatch>& lane : lanes_) {
+    threads_.emplace_back([this, &lane] { Run(lane); });
+  }
 }
 
 void Applier::Join() {
@@ -30,9 +31,9 @@ void Applier::Join() {
   }
 }
 
-void Applier::Run() {
+void Applier::Run(BoundedQueue<CommandBatch>& lane) {
   CommandDecoder decoder;
-  while (std::optional<CommandBatch> batch = in_.Pop()) {
+  while (std::optional<CommandBatch> batch = lane.Pop()) {
     EventBatch out;
     out.events.reserve(2 * batch->frames.size());
     Tally tally;

@@ -1,9 +1,9 @@
-// Applier: the pool of apply threads. Each takes a batch of raw command
-// frames, decodes and validates every frame outside any lock, applies the
-// valid ones to the wallet (which journals them under its stripe locks),
-// encodes results and balance events into one EventBatch, and hands it to
-// the publisher stamped with the journal position that must be durable
-// before any of it is published. No sockets here.
+// Applier: the pool of apply threads, one per ingress lane. Each takes a
+// batch of raw command frames from its lane, decodes and validates every frame
+// outside any lock, applies the valid ones to the wallet (which journals them
+// under its stripe locks), encodes results and balance events into one
+// EventBatch, and hands it to the publisher stamped with the journal position
+// that must be durable before any of it is published. No sockets here.
 #pragma once
 
 #include <thread>
@@ -19,13 +19,14 @@ namespace wallet {
 
 class Applier {
  public:
-  Applier(Wallet& wallet, Journal& journal, BoundedQueue<CommandBatch>& in,
+  Applier(Wallet& wallet, Journal& journal, CommandLanes& lanes,
           BoundedQueue<EventBatch>& out, PipelineCounters& counters);
   ~Applier();
 
-  void Start(int threads);
-  // Returns once the apply queue is closed and drained and every thread
-  // has handed over its last batch.
+  // Starts one thread per lane.
+  void Start();
+  // Returns once every lane is closed and drained and every thread has
+  // handed over its last batch.
   void Join();
 
  private:
@@ -34,14 +35,14 @@ class Applier {
                   dropped = 0;
   };
 
-  void Run();
+  void Run(BoundedQueue<CommandBatch>& lane);
   void ApplyFrame(CommandDecoder& decoder, std::string_view frame,
                   std::int64_t now_ms, EventBatch& out, Tally& tally);
   void Count(const Tally& tally);
 
   Wallet& wallet_;
   Journal& journal_;
-  BoundedQueue<CommandBatch>& in_;
+  CommandLanes& lanes_;
   BoundedQueue<EventBatch>& out_;
   PipelineCounters& counters_;
   std::vector<std::thread> threads_;

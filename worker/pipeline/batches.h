@@ -8,17 +8,20 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
+
+#include "worker/pipeline/bounded_queue.h"
 
 namespace wallet {
 
 // Commands taken off the command socket in one go (at most this many).
 inline constexpr std::size_t kCommandBatchMax = 256;
-// Batches waiting between ingress and the apply threads, and between the
-// apply threads and the publisher. Together with the socket high-water
-// marks they bound the worker's memory under any flood.
-inline constexpr std::size_t kApplyQueueBatches = 64;
+// Batches waiting in each apply thread's lane, and between the apply
+// threads and the publisher. Together with the socket high-water marks
+// they bound the worker's memory under any flood.
+inline constexpr std::size_t kLaneQueueBatches = 32;
 inline constexpr std::size_t kPublishQueueBatches = 64;
 // Receive high-water mark of the command socket, in messages.
 inline constexpr int kCommandsReceiveHwm = 10'000;
@@ -26,6 +29,9 @@ inline constexpr int kCommandsReceiveHwm = 10'000;
 struct CommandBatch {
   std::vector<zmq::message_t> frames;
 };
+
+// One queue per apply thread (a deque: queues cannot move).
+using CommandLanes = std::deque<BoundedQueue<CommandBatch>>;
 
 // Events (topic + payload) encoded back to back in one buffer.
 struct EventBatch {

@@ -1,5 +1,9 @@
 #include "worker/pipeline/ingress.h"
 
+#include <functional>
+#include <string_view>
+
+#include "common/codec.h"
 #include "common/log.h"
 
 namespace wallet {
@@ -15,9 +19,12 @@ RateLimiter g_multipart_log(1000);
 
 }  // namespace
 
-Ingress::Ingress(zmq::socket_t socket, BoundedQueue<CommandBatch>& out,
+Ingress::Ingress(zmq::socket_t socket, CommandLanes& lanes,
                  PipelineCounters& counters)
-    : socket_(std::move(socket)), out_(out), counters_(counters) {}
+    : socket_(std::move(socket)),
+      lanes_(lanes),
+      batches_(lanes.size()),
+      counters_(counters) {}
 
 Ingress::~Ingress() { Stop(); }
 
@@ -46,47 +53,51 @@ void Ingress::DropMultipart(zmq::message_t& first) {
   }
 }
 
-bool Ingress::ReceiveBatch(CommandBatch& batch, bool wait) {
-  batch.frames.clear();
-  batch.frames.reserve(kCommandBatchMax);
+std::size_t Ingress::Receive(bool wait) {
+  std::size_t received = 0;
   zmq::message_t frame;
   auto flags = wait ? zmq::recv_flags::none : zmq::recv_flags::dontwait;
-  while (batch.frames.size() < kCommandBatchMax) {
+  while (received < kCommandBatchMax) {
     if (!socket_.recv(frame, flags)) break;  // Would block, or timed out.
     flags = zmq::recv_flags::dontwait;
     if (frame.more()) {
       DropMultipart(frame);
       continue;
     }
-    batch.frames.push_back(std::move(frame));
+    const std::string_view user = PeekUser(frame.to_string_view());
+    const std::size_t lane =
+        std::hash<std::string_view>{}(user) % lanes_.size();
+    batches_[lane].frames.push_back(std::move(frame));
+    ++received;
   }
-  return !batch.frames.empty();
+  counters_.received.fetch_add(received, std::memory_order_relaxed);
+  return received;
+}
+
+bool Ingress::HandOver() {
+  for (std::size_t lane = 0; lane < lanes_.size(); ++lane) {
+    if (batches_[lane].frames.empty()) continue;
+    if (!lanes_[lane].Push(std::move(batches_[lane]))) return false;
+    batches_[lane] = CommandBatch{};
+  }
+  return true;
 }
 
 void Ingress::Run() {
   socket_.set(zmq::sockopt::rcvtimeo, kPollIntervalMs);
-  CommandBatch batch;
   try {
-    while (!stopping_.load(std::memory_order_acquire)) {
-      if (!ReceiveBatch(batch, true)) continue;
-      counters_.received.fetch_add(batch.frames.size(),
-                                   std::memory_order_relaxed);
-      if (!out_.Push(std::move(batch))) break;
-      batch = CommandBatch{};
+    bool open = true;
+    while (open && !stopping_.load(std::memory_order_acquire)) {
+      if (Receive(true) > 0) open = HandOver();
     }
     // Drain: take what game servers already sent until the socket is quiet.
     socket_.set(zmq::sockopt::rcvtimeo, kDrainQuietMs);
-    while (ReceiveBatch(batch, true)) {
-      counters_.received.fetch_add(batch.frames.size(),
-                                   std::memory_order_relaxed);
-      if (!out_.Push(std::move(batch))) break;
-      batch = CommandBatch{};
-    }
+    while (open && Receive(true) > 0) open = HandOver();
   } catch (const zmq::error_t& e) {
     Log(LogLevel::kError, "ingress", "event=socket_error error=\"%s\"",
         e.what());
   }
-  out_.Close();
+  for (BoundedQueue<CommandBatch>& lane : lanes_) lane.Close();
   socket_.close();
 }
 

@@ -11,8 +11,11 @@ constexpr int kPollIntervalMs = 100;
 }  // namespace
 
 QueryServer::QueryServer(zmq::socket_t socket, const Wallet& wallet,
-                         PipelineCounters& counters)
-    : socket_(std::move(socket)), wallet_(wallet), counters_(counters) {}
+                         Journal& journal, PipelineCounters& counters)
+    : socket_(std::move(socket)),
+      wallet_(wallet),
+      journal_(journal),
+      counters_(counters) {}
 
 QueryServer::~QueryServer() { Stop(); }
 
@@ -34,6 +37,11 @@ void QueryServer::Answer(std::string_view request, std::string& reply) {
   }
   const BalanceReply balances =
       wallet_.Read(std::get<BalanceQuery>(query).user);
+  if (!journal_.WaitDurable(journal_.appended_position())) {
+    counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
+    EncodeQueryError(kQueryErrorUnavailable, reply);
+    return;
+  }
   EncodeBalanceReply(balances, reply);
 }
 
