@@ -1,0 +1,1202 @@
+// Tests of the wallet core (worker/core/wallet.h): every idempotency
+// outcome, reads, key expiry, journal replay, snapshot export and import,
+// and many-threaded applies that must conserve money to the minor unit.
+//
+// Outcomes and replies are compared through Describe() strings so that a
+// failure prints both sides in words rather than as raw bytes.
+#include "worker/core/wallet.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <latch>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/protocol.h"
+#include "worker/core/record.h"
+
+// Sanitizers make every apply several times slower. The concurrent tests
+// divide their iteration counts by this and keep the same assertions.
+#if defined(__SANITIZE_THREAD__)
+#define WALLET_TEST_SLOWDOWN 10
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WALLET_TEST_SLOWDOWN 10
+#elif __has_feature(address_sanitizer)
+#define WALLET_TEST_SLOWDOWN 4
+#endif
+#endif
+#if !defined(WALLET_TEST_SLOWDOWN) && defined(__SANITIZE_ADDRESS__)
+#define WALLET_TEST_SLOWDOWN 4
+#endif
+#if !defined(WALLET_TEST_SLOWDOWN)
+#define WALLET_TEST_SLOWDOWN 1
+#endif
+
+namespace wallet {
+namespace {
+
+constexpr std::size_t kSlowdown = WALLET_TEST_SLOWDOWN;
+
+// Wall-clock milliseconds at which every test starts.
+constexpr std::int64_t kT0 = 1'700'000'000'000;
+constexpr std::int64_t kWindowMs = 60'000;
+constexpr std::size_t kStripes = 16;
+
+// A command that owns its strings; Command itself only views them.
+struct CommandSpec {
+  Op op = Op::kTopup;
+  std::string key;
+  std::string user;
+  std::string currency;
+  std::int64_t amount_minor = 0;
+  std::string source = "game1";
+  std::string ref;
+
+  Command View() const {
+    Command command;
+    command.op = op;
+    command.key = key;
+    command.user = user;
+    command.currency = currency;
+    command.amount_minor = amount_minor;
+    command.source = source;
+    command.ref = ref;
+    return command;
+  }
+};
+
+CommandSpec Credit(std::string key, std::string user, std::string currency,
+                   std::int64_t amount_minor) {
+  CommandSpec spec;
+  spec.key = std::move(key);
+  spec.user = std::move(user);
+  spec.currency = std::move(currency);
+  spec.amount_minor = amount_minor;
+  return spec;
+}
+
+// A Record with its own copies of the strings the wallet lent it.
+struct OwnedRecord {
+  explicit OwnedRecord(const Record& record)
+      : time_ms(record.time_ms),
+        op(record.op),
+        status(record.status),
+        reason(record.reason),
+        key(record.key),
+        user(record.user),
+        currency(record.currency),
+        amount_minor(record.amount_minor),
+        source(record.source),
+        ref(record.ref),
+        balance_minor(record.balance_minor),
+        version(record.version) {}
+
+  Record View() const {
+    Record record;
+    record.time_ms = time_ms;
+    record.op = op;
+    record.status = status;
+    record.reason = reason;
+    record.key = key;
+    record.user = user;
+    record.currency = currency;
+    record.amount_minor = amount_minor;
+    record.source = source;
+    record.ref = ref;
+    record.balance_minor = balance_minor;
+    record.version = version;
+    return record;
+  }
+
+  std::int64_t time_ms;
+  Op op;
+  Status status;
+  Reason reason;
+  std::string key;
+  std::string user;
+  std::string currency;
+  std::int64_t amount_minor;
+  std::string source;
+  std::string ref;
+  std::int64_t balance_minor;
+  std::uint64_t version;
+};
+
+// Keeps a copy of every record. Append runs under the wallet's stripe
+// locks, on as many threads as call Apply, hence the mutex.
+class RecordingLog final : public CommitLog {
+ public:
+  void Append(const Record& record) override {
+    MutexLock lock(mu_);
+    records_.emplace_back(record);
+  }
+
+  std::vector<OwnedRecord> records() const {
+    MutexLock lock(mu_);
+    return records_;
+  }
+
+  std::size_t size() const {
+    MutexLock lock(mu_);
+    return records_.size();
+  }
+
+ private:
+  mutable Mutex mu_;
+  std::vector<OwnedRecord> records_ GUARDED_BY(mu_);
+};
+
+std::string Describe(const Outcome& outcome) {
+  std::ostringstream out;
+  out << StatusName(outcome.status);
+  if (outcome.reason != Reason::kNone) {
+    out << " reason=" << ReasonName(outcome.reason);
+  }
+  if (outcome.field != Field::kNone) {
+    out << " field=" << FieldName(outcome.field);
+  }
+  if (outcome.has_balance) {
+    out << " balance=" << outcome.balance_minor
+        << " version=" << outcome.version;
+  } else {
+    out << " no_balance";
+  }
+  return out.str();
+}
+
+Outcome WithBalance(Status status, Reason reason, std::int64_t balance_minor,
+                    std::uint64_t version) {
+  Outcome outcome;
+  outcome.status = status;
+  outcome.reason = reason;
+  outcome.has_balance = true;
+  outcome.balance_minor = balance_minor;
+  outcome.version = version;
+  return outcome;
+}
+
+std::string Applied(std::int64_t balance_minor, std::uint64_t version) {
+  return Describe(
+      WithBalance(Status::kApplied, Reason::kNone, balance_minor, version));
+}
+
+std::string Duplicate(std::int64_t balance_minor, std::uint64_t version) {
+  return Describe(
+      WithBalance(Status::kDuplicate, Reason::kNone, balance_minor, version));
+}
+
+std::string Overflowed(std::int64_t balance_minor, std::uint64_t version) {
+  return Describe(WithBalance(Status::kRejected, Reason::kBalanceOverflow,
+                              balance_minor, version));
+}
+
+std::string Conflict(Field field) {
+  Outcome outcome;
+  outcome.status = Status::kRejected;
+  outcome.reason = Reason::kKeyConflict;
+  outcome.field = field;
+  return Describe(outcome);
+}
+
+std::string Describe(const RecentOp& op) {
+  std::ostringstream out;
+  out << OpName(op.op) << " " << op.currency << " amount=" << op.amount_minor
+      << " key=" << op.key << " ref=" << op.ref << " source=" << op.source
+      << " balance=" << op.balance_minor << " version=" << op.version
+      << " time=" << op.time_ms;
+  return out.str();
+}
+
+std::string Describe(const BalanceReply& reply) {
+  std::ostringstream out;
+  out << "user " << reply.user << "\n";
+  for (const AccountBalance& account : reply.balances) {
+    out << "  account " << account.currency << " " << account.balance_minor
+        << " v" << account.version << "\n";
+  }
+  for (const RecentOp& op : reply.recent) {
+    out << "  recent " << Describe(op) << "\n";
+  }
+  return out.str();
+}
+
+// Every user the scenarios below touch, and one they never do.
+std::string DescribeUsers(const Wallet& wallet) {
+  std::string out;
+  for (const char* user : {"alice", "bob", "carol", "nobody"}) {
+    out += Describe(wallet.Read(user));
+  }
+  return out;
+}
+
+WalletOptions TestOptions(std::size_t stripes = kStripes) {
+  WalletOptions options;
+  options.stripes = stripes;
+  options.key_window_ms = kWindowMs;
+  return options;
+}
+
+class WalletTest : public ::testing::Test {
+ protected:
+  std::string Apply(const CommandSpec& spec, std::int64_t now_ms) {
+    return Describe(wallet_.Apply(spec.View(), now_ms, log_));
+  }
+
+  Wallet wallet_{TestOptions()};
+  RecordingLog log_;
+};
+
+// ---------------------------------------------------------------------
+// Apply outcomes.
+
+class FirstCreditTest : public WalletTest {};
+
+TEST_F(FirstCreditTest, AppliesAndAppendsRecordOfStateAfter) {
+  CommandSpec spec = Credit("k1", "alice", "gold", 100);
+  spec.source = "game7";
+  spec.ref = "order-1";
+  EXPECT_EQ(Apply(spec, kT0), Applied(100, 1));
+
+  const std::vector<OwnedRecord> records = log_.records();
+  ASSERT_EQ(records.size(), 1u);
+  const OwnedRecord& record = records[0];
+  EXPECT_EQ(record.time_ms, kT0);
+  EXPECT_EQ(record.op, Op::kTopup);
+  EXPECT_EQ(record.status, Status::kApplied);
+  EXPECT_EQ(record.reason, Reason::kNone);
+  EXPECT_EQ(record.key, "k1");
+  EXPECT_EQ(record.user, "alice");
+  EXPECT_EQ(record.currency, "gold");
+  EXPECT_EQ(record.amount_minor, 100);
+  EXPECT_EQ(record.source, "game7");
+  EXPECT_EQ(record.ref, "order-1");
+  EXPECT_EQ(record.balance_minor, 100);
+  EXPECT_EQ(record.version, 1u);
+
+  const BalanceReply reply = wallet_.Read("alice");
+  ASSERT_EQ(reply.balances.size(), 1u);
+  EXPECT_EQ(reply.balances[0].currency, "gold");
+  EXPECT_EQ(reply.balances[0].balance_minor, 100);
+  EXPECT_EQ(reply.balances[0].version, 1u);
+  EXPECT_EQ(wallet_.key_count(), 1u);
+  EXPECT_EQ(wallet_.account_count(), 1u);
+}
+
+class CreditOpTest : public WalletTest,
+                     public ::testing::WithParamInterface<Op> {};
+
+TEST_P(CreditOpTest, AddsTheAmount) {
+  CommandSpec first = Credit("k1", "alice", "gold", 100);
+  CommandSpec second = Credit("k2", "alice", "gold", 250);
+  first.op = GetParam();
+  second.op = GetParam();
+  EXPECT_EQ(Apply(first, kT0), Applied(100, 1));
+  EXPECT_EQ(Apply(second, kT0 + 1), Applied(350, 2));
+
+  const std::vector<OwnedRecord> records = log_.records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].op, GetParam());
+  EXPECT_EQ(records[1].balance_minor, 350);
+  EXPECT_EQ(records[1].version, 2u);
+  const BalanceReply reply = wallet_.Read("alice");
+  ASSERT_EQ(reply.balances.size(), 1u);
+  EXPECT_EQ(reply.balances[0].balance_minor, 350);
+  ASSERT_EQ(reply.recent.size(), 2u);
+  EXPECT_EQ(reply.recent[0].op, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(BothCreditOps, CreditOpTest,
+                         ::testing::Values(Op::kTopup, Op::kReward),
+                         [](const ::testing::TestParamInfo<Op>& param_info) {
+                           return std::string(OpName(param_info.param));
+                         });
+
+class IdempotentRetryTest : public WalletTest {};
+
+TEST_F(IdempotentRetryTest, AnswersFirstResultAfterBalanceMovedOn) {
+  const CommandSpec first = Credit("k1", "alice", "gold", 100);
+  EXPECT_EQ(Apply(first, kT0), Applied(100, 1));
+  EXPECT_EQ(Apply(Credit("k2", "alice", "gold", 50), kT0 + 1), Applied(150, 2));
+  EXPECT_EQ(Apply(Credit("k3", "alice", "gold", 25), kT0 + 2), Applied(175, 3));
+  const std::string before = DescribeUsers(wallet_);
+
+  EXPECT_EQ(Apply(first, kT0 + 3), Duplicate(100, 1));
+  EXPECT_EQ(Apply(first, kT0 + kWindowMs - 1), Duplicate(100, 1));
+  EXPECT_EQ(Apply(Credit("k2", "alice", "gold", 50), kT0 + 4),
+            Duplicate(150, 2));
+
+  EXPECT_EQ(DescribeUsers(wallet_), before);
+  EXPECT_EQ(log_.size(), 3u);
+  EXPECT_EQ(wallet_.key_count(), 3u);
+}
+
+// A retry that differs from the first command in exactly one field.
+struct ConflictCase {
+  std::string name;
+  void (*change)(CommandSpec&);
+  Field field;
+};
+
+void PrintTo(const ConflictCase& c, std::ostream* os) { *os << c.name; }
+
+class KeyConflictTest : public WalletTest,
+                        public ::testing::WithParamInterface<ConflictCase> {
+ protected:
+  static CommandSpec Original() {
+    CommandSpec spec = Credit("k1", "alice", "gold", 100);
+    spec.source = "game1";
+    spec.ref = "order-1";
+    return spec;
+  }
+};
+
+TEST_P(KeyConflictTest, NamesTheFieldAndChangesNothing) {
+  ASSERT_EQ(Apply(Original(), kT0), Applied(100, 1));
+  ASSERT_EQ(Apply(Credit("k2", "alice", "gold", 50), kT0 + 1), Applied(150, 2));
+  const std::string before = DescribeUsers(wallet_);
+  const std::size_t records_before = log_.size();
+  const std::size_t keys_before = wallet_.key_count();
+  const std::size_t accounts_before = wallet_.account_count();
+
+  CommandSpec retry = Original();
+  GetParam().change(retry);
+  EXPECT_EQ(Apply(retry, kT0 + 2), Conflict(GetParam().field));
+
+  EXPECT_EQ(DescribeUsers(wallet_), before);
+  EXPECT_EQ(log_.size(), records_before);
+  EXPECT_EQ(wallet_.key_count(), keys_before);
+  EXPECT_EQ(wallet_.account_count(), accounts_before);
+  // The key still holds the first command.
+  EXPECT_EQ(Apply(Original(), kT0 + 3), Duplicate(100, 1));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachField, KeyConflictTest,
+    ::testing::Values(
+        ConflictCase{"op", [](CommandSpec& s) { s.op = Op::kReward; },
+                     Field::kOp},
+        ConflictCase{"user", [](CommandSpec& s) { s.user = "bob"; },
+                     Field::kUser},
+        ConflictCase{"currency", [](CommandSpec& s) { s.currency = "gems"; },
+                     Field::kCurrency},
+        ConflictCase{"amount", [](CommandSpec& s) { s.amount_minor = 101; },
+                     Field::kAmount},
+        ConflictCase{"source", [](CommandSpec& s) { s.source = "game2"; },
+                     Field::kSource},
+        ConflictCase{"ref", [](CommandSpec& s) { s.ref = "order-2"; },
+                     Field::kRef},
+        ConflictCase{"ref_absent", [](CommandSpec& s) { s.ref = ""; },
+                     Field::kRef}),
+    [](const ::testing::TestParamInfo<ConflictCase>& param_info) {
+      return param_info.param.name;
+    });
+
+class KeysAreGlobalTest : public WalletTest {};
+
+TEST_F(KeysAreGlobalTest, SameKeyForOtherUserConflictsOnUser) {
+  ASSERT_EQ(Apply(Credit("shared", "alice", "gold", 100), kT0),
+            Applied(100, 1));
+  ASSERT_EQ(Apply(Credit("bob-1", "bob", "gold", 40), kT0 + 1), Applied(40, 1));
+  const std::string before = DescribeUsers(wallet_);
+
+  EXPECT_EQ(Apply(Credit("shared", "bob", "gold", 100), kT0 + 2),
+            Conflict(Field::kUser));
+  EXPECT_EQ(Apply(Credit("shared", "carol", "gold", 100), kT0 + 3),
+            Conflict(Field::kUser));
+
+  EXPECT_EQ(DescribeUsers(wallet_), before);
+  EXPECT_EQ(log_.size(), 2u);
+  EXPECT_EQ(wallet_.account_count(), 2u);
+}
+
+class BalanceOverflowTest : public WalletTest {
+ protected:
+  // Credits alice/gold up to `balance_minor` in the largest amounts a
+  // command may carry; returns the account's version.
+  std::uint64_t FillTo(std::int64_t balance_minor) {
+    std::uint64_t version = 0;
+    std::int64_t balance = 0;
+    while (balance < balance_minor) {
+      const std::int64_t amount =
+          std::min(kAmountMinorMax, balance_minor - balance);
+      balance += amount;
+      ++version;
+      const CommandSpec spec =
+          Credit("fill-" + std::to_string(version), "alice", "gold", amount);
+      EXPECT_EQ(Apply(spec, kT0), Applied(balance, version));
+    }
+    return version;
+  }
+};
+
+TEST_F(BalanceOverflowTest, CreditReachingExactlyTheMaximumApplies) {
+  const std::uint64_t version = FillTo(kBalanceMinorMax - 10);
+  EXPECT_EQ(Apply(Credit("last", "alice", "gold", 10), kT0 + 1),
+            Applied(kBalanceMinorMax, version + 1));
+}
+
+TEST_F(BalanceOverflowTest, CreditPastTheMaximumIsRejectedAndRemembered) {
+  const std::int64_t full = kBalanceMinorMax - 10;
+  const std::uint64_t version = FillTo(full);
+  const std::string before = DescribeUsers(wallet_);
+  const std::size_t records_before = log_.size();
+  const std::size_t keys_before = wallet_.key_count();
+
+  const CommandSpec over = Credit("over", "alice", "gold", 11);
+  EXPECT_EQ(Apply(over, kT0 + 1), Overflowed(full, version));
+
+  // Nothing moved, not even the latest operations, but the key is used
+  // and the rejection is in the log for recovery to see.
+  EXPECT_EQ(DescribeUsers(wallet_), before);
+  EXPECT_EQ(wallet_.key_count(), keys_before + 1);
+  const std::vector<OwnedRecord> records = log_.records();
+  ASSERT_EQ(records.size(), records_before + 1);
+  const OwnedRecord& record = records.back();
+  EXPECT_EQ(record.status, Status::kRejected);
+  EXPECT_EQ(record.reason, Reason::kBalanceOverflow);
+  EXPECT_EQ(record.key, "over");
+  EXPECT_EQ(record.amount_minor, 11);
+  EXPECT_EQ(record.time_ms, kT0 + 1);
+  EXPECT_EQ(record.balance_minor, full);
+  EXPECT_EQ(record.version, version);
+
+  // A retry gets the same rejection and appends nothing.
+  EXPECT_EQ(Apply(over, kT0 + 2), Overflowed(full, version));
+  EXPECT_EQ(log_.size(), records_before + 1);
+  // The failed key stays used: a smaller amount under it is a conflict.
+  CommandSpec smaller = over;
+  smaller.amount_minor = 10;
+  EXPECT_EQ(Apply(smaller, kT0 + 3), Conflict(Field::kAmount));
+  // The account still takes credits, and the old rejection still stands.
+  EXPECT_EQ(Apply(Credit("fits", "alice", "gold", 10), kT0 + 4),
+            Applied(kBalanceMinorMax, version + 1));
+  EXPECT_EQ(Apply(over, kT0 + 5), Overflowed(full, version));
+}
+
+// ---------------------------------------------------------------------
+// Reads.
+
+class BalanceReadTest : public WalletTest {};
+
+TEST_F(BalanceReadTest, AccountsAreSortedByCurrency) {
+  std::int64_t amount = 1;
+  for (const char* currency : {"silver", "gold", "ruby", "gems", "a"}) {
+    ASSERT_EQ(
+        Apply(Credit(std::string("k-") + currency, "alice", currency, amount),
+              kT0),
+        Applied(amount, 1));
+    ++amount;
+  }
+  ASSERT_EQ(Apply(Credit("k-gold-2", "alice", "gold", 10), kT0 + 1),
+            Applied(12, 2));
+
+  const BalanceReply reply = wallet_.Read("alice");
+  EXPECT_EQ(reply.user, "alice");
+  std::ostringstream accounts;
+  for (const AccountBalance& account : reply.balances) {
+    accounts << account.currency << "=" << account.balance_minor << "@v"
+             << account.version << " ";
+  }
+  EXPECT_EQ(accounts.str(),
+            "a=5@v1 gems=4@v1 gold=12@v2 ruby=3@v1 silver=1@v1 ");
+}
+
+TEST_F(BalanceReadTest, UnknownUserIsEmpty) {
+  ASSERT_EQ(Apply(Credit("k1", "alice", "gold", 5), kT0), Applied(5, 1));
+  ASSERT_EQ(Apply(Credit("k2", "alicia", "gold", 5), kT0), Applied(5, 1));
+
+  const BalanceReply reply = wallet_.Read("alic");
+  EXPECT_EQ(reply.user, "alic");
+  EXPECT_TRUE(reply.balances.empty());
+  EXPECT_TRUE(reply.recent.empty());
+}
+
+TEST_F(BalanceReadTest, RecentOpsAreNewestFirstAndBounded) {
+  const std::size_t count = kRecentOpsMax + 3;
+  std::map<std::string, std::pair<std::int64_t, std::uint64_t>> accounts;
+  std::vector<RecentOp> expected;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string n = std::to_string(i);
+    CommandSpec spec = Credit("key-" + n, "alice", i % 2 ? "gems" : "gold",
+                              static_cast<std::int64_t>(10 + i));
+    spec.op = i % 3 == 0 ? Op::kReward : Op::kTopup;
+    spec.source = "game" + std::to_string(i % 4);
+    spec.ref = i % 2 ? "" : "ref-" + n;
+    const std::int64_t time_ms = kT0 + static_cast<std::int64_t>(7 * i);
+    auto& [balance, version] = accounts[spec.currency];
+    balance += spec.amount_minor;
+    ++version;
+    ASSERT_EQ(Apply(spec, time_ms), Applied(balance, version));
+    // Another user's operations must not show up in alice's list.
+    ASSERT_EQ(Apply(Credit("bob-" + n, "bob", "gold", 1), time_ms),
+              Applied(static_cast<std::int64_t>(i + 1), i + 1));
+
+    RecentOp op;
+    op.op = spec.op;
+    op.currency = spec.currency;
+    op.amount_minor = spec.amount_minor;
+    op.key = spec.key;
+    op.ref = spec.ref;
+    op.source = spec.source;
+    op.balance_minor = balance;
+    op.version = version;
+    op.time_ms = time_ms;
+    expected.push_back(op);
+  }
+
+  const BalanceReply reply = wallet_.Read("alice");
+  ASSERT_EQ(reply.recent.size(), kRecentOpsMax);
+  for (std::size_t i = 0; i < kRecentOpsMax; ++i) {
+    EXPECT_EQ(Describe(reply.recent[i]), Describe(expected[count - 1 - i]))
+        << "recent[" << i << "]";
+  }
+}
+
+// ---------------------------------------------------------------------
+// Key expiry.
+
+class KeyExpiryTest : public WalletTest {};
+
+TEST_F(KeyExpiryTest, ExpireKeysRemovesOnlyKeysPastTheWindow) {
+  const CommandSpec k1 = Credit("k1", "alice", "gold", 100);
+  const CommandSpec k2 = Credit("k2", "alice", "gold", 10);
+  ASSERT_EQ(Apply(k1, kT0), Applied(100, 1));
+  ASSERT_EQ(Apply(k2, kT0 + 500), Applied(110, 2));
+  EXPECT_EQ(wallet_.key_count(), 2u);
+
+  EXPECT_EQ(wallet_.ExpireKeys(kT0 + kWindowMs - 1), 0u);
+  EXPECT_EQ(wallet_.key_count(), 2u);
+  EXPECT_EQ(wallet_.ExpireKeys(kT0 + kWindowMs), 1u);
+  EXPECT_EQ(wallet_.key_count(), 1u);
+
+  // The swept key applies again as new; the other is still remembered.
+  EXPECT_EQ(Apply(k1, kT0 + kWindowMs), Applied(210, 3));
+  EXPECT_EQ(Apply(k2, kT0 + kWindowMs), Duplicate(110, 2));
+  EXPECT_EQ(wallet_.key_count(), 2u);
+  EXPECT_EQ(log_.size(), 3u);
+
+  EXPECT_EQ(wallet_.ExpireKeys(kT0 + 500 + kWindowMs), 1u);
+  EXPECT_EQ(wallet_.key_count(), 1u);
+  EXPECT_EQ(wallet_.ExpireKeys(kT0 + 500 + kWindowMs), 0u);
+  EXPECT_EQ(Apply(k1, kT0 + 500 + kWindowMs), Duplicate(210, 3));
+}
+
+TEST_F(KeyExpiryTest, ApplyTreatsExpiredUnsweptKeyAsNew) {
+  const CommandSpec k1 = Credit("k1", "alice", "gold", 100);
+  ASSERT_EQ(Apply(k1, kT0), Applied(100, 1));
+  EXPECT_EQ(Apply(k1, kT0 + kWindowMs - 1), Duplicate(100, 1));
+
+  // No sweep in between: Apply itself sees the key is past the window.
+  EXPECT_EQ(Apply(k1, kT0 + kWindowMs), Applied(200, 2));
+  EXPECT_EQ(log_.size(), 2u);
+  EXPECT_EQ(log_.records().back().time_ms, kT0 + kWindowMs);
+  EXPECT_EQ(wallet_.key_count(), 1u);
+  EXPECT_EQ(Apply(k1, kT0 + kWindowMs + 1), Duplicate(200, 2));
+
+  // The first use's place in the expiry order must not sweep the second.
+  EXPECT_EQ(wallet_.ExpireKeys(kT0 + 2 * kWindowMs - 1), 0u);
+  EXPECT_EQ(wallet_.key_count(), 1u);
+  EXPECT_EQ(Apply(k1, kT0 + 2 * kWindowMs - 1), Duplicate(200, 2));
+
+  // Past the window a different payload is a new command, not a conflict.
+  CommandSpec changed = k1;
+  changed.amount_minor = 5;
+  EXPECT_EQ(Apply(changed, kT0 + 2 * kWindowMs), Applied(205, 3));
+  EXPECT_EQ(wallet_.key_count(), 1u);
+  EXPECT_EQ(wallet_.ExpireKeys(kT0 + 3 * kWindowMs), 1u);
+  EXPECT_EQ(wallet_.key_count(), 0u);
+}
+
+// ---------------------------------------------------------------------
+// Replay and snapshots share a scenario with every kind of record.
+
+struct Step {
+  CommandSpec spec;
+  std::int64_t time_ms = 0;
+};
+
+// Several users and currencies, both credit ops, more operations than
+// kRecentOpsMax for one user, a duplicate and a conflict (which append
+// nothing), and an account filled to the maximum and then overflowed.
+std::vector<Step> ScenarioSteps() {
+  std::vector<Step> steps;
+  std::int64_t time_ms = kT0;
+  auto add = [&](const CommandSpec& spec) {
+    steps.push_back({spec, time_ms});
+    time_ms += 3;
+  };
+  auto alice = [&](int i) {
+    const char* currencies[] = {"gold", "gems", "coins"};
+    CommandSpec spec = Credit("alice-" + std::to_string(i), "alice",
+                              currencies[i % 3], 10 + i);
+    spec.op = i % 2 ? Op::kReward : Op::kTopup;
+    spec.source = "game" + std::to_string(i % 4);
+    if (i % 3 == 0) spec.ref = "order-" + std::to_string(i);
+    add(spec);
+  };
+  for (int i = 0; i < 20; ++i) alice(i);
+  add(Credit("bob-0", "bob", "gold", 500));
+  add(Credit("bob-1", "bob", "gems", 7));
+  add(Credit("bob-0", "bob", "gold", 500));
+  add(Credit("bob-1", "bob", "gems", 8));
+  for (int i = 0; i < 1000; ++i) {
+    add(Credit("carol-" + std::to_string(i), "carol", "gold", kAmountMinorMax));
+  }
+  add(Credit("carol-over", "carol", "gold", 1));
+  add(Credit("carol-over", "carol", "gold", 1));
+  add(Credit("carol-gems", "carol", "gems", 3));
+  for (int i = 20; i < 26; ++i) alice(i);
+  add(Credit("bob-2", "bob", "gold", 1));
+  return steps;
+}
+
+// Distinct keys in ScenarioSteps().
+constexpr std::size_t kScenarioKeys = 26 + 3 + 1000 + 2;
+
+void RunSteps(Wallet& wallet, CommitLog& log, const std::vector<Step>& steps,
+              std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    wallet.Apply(steps[i].spec.View(), steps[i].time_ms, log);
+  }
+}
+
+// How `wallet` answers each step's command, and the same command with a
+// different amount, at `now_ms`. Each probe is answered from the key
+// table when the key is known, so the probes leave no record.
+std::vector<std::string> Probe(Wallet& wallet, const std::vector<Step>& steps,
+                               std::int64_t now_ms, RecordingLog& log) {
+  std::vector<std::string> answers;
+  for (const Step& step : steps) {
+    CommandSpec changed = step.spec;
+    changed.amount_minor += 1;
+    answers.push_back(step.spec.key + ": " +
+                      Describe(wallet.Apply(step.spec.View(), now_ms, log)) +
+                      " / " +
+                      Describe(wallet.Apply(changed.View(), now_ms, log)));
+  }
+  return answers;
+}
+
+void ReplayAll(Wallet& wallet, const std::vector<OwnedRecord>& records,
+               std::int64_t now_ms) {
+  for (const OwnedRecord& record : records) {
+    wallet.Replay(record.View(), now_ms);
+  }
+}
+
+class ScenarioTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    steps_ = ScenarioSteps();
+    RunSteps(live_, live_log_, steps_, 0, steps_.size());
+    records_ = live_log_.records();
+    now_ms_ = steps_.back().time_ms + 1;
+    ASSERT_EQ(live_.key_count(), kScenarioKeys);
+  }
+
+  // `restored` must read and answer retries exactly as the live wallet.
+  void ExpectSameAsLive(Wallet& restored) {
+    EXPECT_EQ(DescribeUsers(restored), DescribeUsers(live_));
+    EXPECT_EQ(restored.key_count(), live_.key_count());
+    EXPECT_EQ(restored.account_count(), live_.account_count());
+    RecordingLog live_probe_log;
+    RecordingLog restored_probe_log;
+    const std::vector<std::string> live_answers =
+        Probe(live_, steps_, now_ms_, live_probe_log);
+    const std::vector<std::string> restored_answers =
+        Probe(restored, steps_, now_ms_, restored_probe_log);
+    ASSERT_EQ(restored_answers.size(), live_answers.size());
+    for (std::size_t i = 0; i < live_answers.size(); ++i) {
+      EXPECT_EQ(restored_answers[i], live_answers[i]) << "step " << i;
+    }
+    EXPECT_EQ(live_probe_log.size(), 0u);
+    EXPECT_EQ(restored_probe_log.size(), 0u);
+  }
+
+  std::vector<Step> steps_;
+  Wallet live_{TestOptions()};
+  RecordingLog live_log_;
+  std::vector<OwnedRecord> records_;
+  std::int64_t now_ms_ = 0;
+};
+
+class JournalReplayTest : public ScenarioTest {};
+
+TEST_F(JournalReplayTest, RebuildsReadsAndKeyAnswers) {
+  ASSERT_EQ(records_.size(), kScenarioKeys);
+  Wallet restored(TestOptions());
+  ReplayAll(restored, records_, now_ms_);
+  ExpectSameAsLive(restored);
+}
+
+TEST_F(JournalReplayTest, ReplayingTwiceChangesNothing) {
+  Wallet restored(TestOptions());
+  ReplayAll(restored, records_, now_ms_);
+  ReplayAll(restored, records_, now_ms_);
+  ExpectSameAsLive(restored);
+}
+
+TEST_F(JournalReplayTest, OlderRecordsOverNewerStateChangeNothing) {
+  Wallet restored(TestOptions());
+  ReplayAll(restored, records_, now_ms_);
+  const std::string after_first = DescribeUsers(restored);
+
+  // Newest first, so that every record but the first of each account
+  // meets a higher version.
+  const std::vector<OwnedRecord> reversed(records_.rbegin(), records_.rend());
+  ReplayAll(restored, reversed, now_ms_);
+  EXPECT_EQ(DescribeUsers(restored), after_first);
+  ExpectSameAsLive(restored);
+}
+
+TEST_F(JournalReplayTest, NewestRecordFirstWinsOverOlderOnes) {
+  Wallet restored(TestOptions());
+  const std::vector<OwnedRecord> reversed(records_.rbegin(), records_.rend());
+  ReplayAll(restored, reversed, now_ms_);
+  // Balances come from the newest record of each account; the older
+  // records, met later, must not pull them back.
+  for (const char* user : {"alice", "bob", "carol"}) {
+    const BalanceReply live = live_.Read(user);
+    const BalanceReply replayed = restored.Read(user);
+    ASSERT_EQ(replayed.balances.size(), live.balances.size()) << user;
+    for (std::size_t i = 0; i < live.balances.size(); ++i) {
+      EXPECT_EQ(replayed.balances[i].balance_minor,
+                live.balances[i].balance_minor)
+          << user << " " << live.balances[i].currency;
+      EXPECT_EQ(replayed.balances[i].version, live.balances[i].version)
+          << user << " " << live.balances[i].currency;
+    }
+  }
+  EXPECT_EQ(restored.key_count(), live_.key_count());
+}
+
+class ReplayExpiryTest : public WalletTest {};
+
+TEST_F(ReplayExpiryTest, ExpiredRecordsRestoreBalancesButNotKeys) {
+  const std::vector<std::pair<CommandSpec, std::int64_t>> commands = {
+      {Credit("k1", "alice", "gold", 1), kT0},       // Age window + 10.
+      {Credit("k2", "alice", "gold", 2), kT0 + 10},  // Age exactly window.
+      {Credit("k3", "alice", "gold", 4), kT0 + 11},  // Age window - 1.
+      {Credit("k4", "bob", "gold", 8), kT0 + kWindowMs / 2},
+  };
+  ASSERT_EQ(Apply(commands[0].first, commands[0].second), Applied(1, 1));
+  ASSERT_EQ(Apply(commands[1].first, commands[1].second), Applied(3, 2));
+  ASSERT_EQ(Apply(commands[2].first, commands[2].second), Applied(7, 3));
+  ASSERT_EQ(Apply(commands[3].first, commands[3].second), Applied(8, 1));
+  const std::int64_t now_ms = kT0 + kWindowMs + 10;
+
+  Wallet restored(TestOptions());
+  ReplayAll(restored, log_.records(), now_ms);
+  EXPECT_EQ(DescribeUsers(restored), DescribeUsers(wallet_));
+  EXPECT_EQ(restored.key_count(), 2u);
+
+  // Expired keys apply as new in both, the others are duplicates in both.
+  RecordingLog restored_log;
+  for (const auto& [spec, time_ms] : commands) {
+    EXPECT_EQ(Describe(restored.Apply(spec.View(), now_ms, restored_log)),
+              Apply(spec, now_ms))
+        << spec.key;
+  }
+  EXPECT_EQ(Describe(restored.Read("alice")), Describe(wallet_.Read("alice")));
+  EXPECT_EQ(restored_log.size(), 2u);
+}
+
+// ---------------------------------------------------------------------
+// Snapshot export and import.
+
+struct SnapshotCopy {
+  std::vector<Wallet::UserExport> users;
+  std::vector<std::vector<std::pair<KeyHash, KeyEntry>>> keys;
+};
+
+SnapshotCopy ExportAll(const Wallet& wallet, std::int64_t now_ms) {
+  SnapshotCopy copy;
+  for (std::size_t s = 0; s < wallet.stripe_count(); ++s) {
+    copy.users.push_back(wallet.ExportUsers(s));
+    copy.keys.push_back(wallet.ExportKeys(s, now_ms));
+  }
+  return copy;
+}
+
+void ImportAll(const SnapshotCopy& copy, Wallet& wallet, std::int64_t now_ms) {
+  for (std::size_t s = 0; s < copy.users.size(); ++s) {
+    for (const AccountRow& row : copy.users[s].accounts) {
+      wallet.ImportAccount(row);
+    }
+    for (const auto& [user, op] : copy.users[s].recent) {
+      wallet.ImportRecent(user, op);
+    }
+    for (const auto& [hash, entry] : copy.keys[s]) {
+      wallet.ImportKey(hash, entry, now_ms);
+    }
+  }
+}
+
+class SnapshotExportImportTest : public ScenarioTest {};
+
+TEST_F(SnapshotExportImportTest, FreshWalletReadsAndAnswersAsTheLiveOne) {
+  Wallet restored(TestOptions());
+  ImportAll(ExportAll(live_, now_ms_), restored, now_ms_);
+  ExpectSameAsLive(restored);
+}
+
+TEST_F(SnapshotExportImportTest, ImportThenOverlappingJournalCatchesUp) {
+  // The recovery path: a snapshot taken mid-run, then the whole journal,
+  // part of which the snapshot already covers.
+  Wallet earlier(TestOptions());
+  RecordingLog earlier_log;
+  const std::size_t middle = steps_.size() / 2;
+  RunSteps(earlier, earlier_log, steps_, 0, middle);
+  const SnapshotCopy copy = ExportAll(earlier, steps_[middle].time_ms);
+
+  Wallet restored(TestOptions());
+  ImportAll(copy, restored, now_ms_);
+  ReplayAll(restored, records_, now_ms_);
+  ExpectSameAsLive(restored);
+}
+
+TEST_F(SnapshotExportImportTest, ExpiredKeysAreLeftOut) {
+  Wallet wallet(TestOptions());
+  RecordingLog log;
+  const CommandSpec k1 = Credit("k1", "alice", "gold", 1);
+  const CommandSpec k2 = Credit("k2", "alice", "gold", 2);
+  wallet.Apply(k1.View(), kT0, log);
+  wallet.Apply(k2.View(), kT0 + 1, log);
+  const std::int64_t now_ms = kT0 + kWindowMs;
+
+  Wallet restored(TestOptions());
+  ImportAll(ExportAll(wallet, now_ms), restored, now_ms);
+  EXPECT_EQ(restored.key_count(), 1u);
+  EXPECT_EQ(DescribeUsers(restored), DescribeUsers(wallet));
+  RecordingLog restored_log;
+  EXPECT_EQ(Describe(restored.Apply(k1.View(), now_ms, restored_log)),
+            Applied(4, 3));
+  EXPECT_EQ(Describe(restored.Apply(k2.View(), now_ms, restored_log)),
+            Duplicate(3, 2));
+}
+
+// A snapshot does not record the stripe count, and the worker's stripes
+// option may change between runs: an import into any stripe count must
+// leave a wallet that answers, reads and expires keys like the original.
+class SnapshotStripeCountTest : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(SnapshotStripeCountTest, ImportAnswersAndExpiresLikeTheOriginal) {
+  Wallet original(TestOptions(kStripes));
+  RecordingLog log;
+  constexpr std::int64_t kKeys = 64;
+  constexpr std::int64_t kStepMs = 500;
+  std::vector<CommandSpec> specs;
+  for (std::int64_t i = 0; i < kKeys; ++i) {
+    specs.push_back(Credit("key-" + std::to_string(i), "alice", "gold", 1));
+    original.Apply(specs.back().View(), kT0 + i * kStepMs, log);
+  }
+  const std::int64_t export_ms = kT0 + kKeys * kStepMs;
+
+  Wallet restored(TestOptions(GetParam()));
+  ImportAll(ExportAll(original, export_ms), restored, export_ms);
+  EXPECT_EQ(restored.key_count(), static_cast<std::size_t>(kKeys));
+  EXPECT_EQ(DescribeUsers(restored), DescribeUsers(original));
+
+  // Keys 0..16 are a window old at this time; the rest are younger.
+  const std::int64_t sweep_ms = kT0 + 16 * kStepMs + kWindowMs;
+  EXPECT_EQ(original.ExpireKeys(sweep_ms), 17u);
+  EXPECT_EQ(restored.ExpireKeys(sweep_ms), 17u);
+  EXPECT_EQ(restored.key_count(), original.key_count());
+
+  RecordingLog probe_log;
+  EXPECT_EQ(Describe(restored.Apply(specs[20].View(), sweep_ms, probe_log)),
+            Duplicate(21, 21));
+  EXPECT_EQ(probe_log.size(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Stripes, SnapshotStripeCountTest,
+    ::testing::Values(std::size_t{1}, std::size_t{4}, kStripes,
+                      std::size_t{64}),
+    [](const ::testing::TestParamInfo<std::size_t>& param_info) {
+      return "into_" + std::to_string(param_info.param);
+    });
+
+// ---------------------------------------------------------------------
+// Many threads.
+
+// Checks, record by record, that each account moves by exactly the amount
+// of each applied command and one version at a time: the order promise
+// of CommitLog::Append. Keeps no copies, so it stays small.
+class ConservationLog final : public CommitLog {
+ public:
+  struct AccountState {
+    std::int64_t balance_minor = 0;
+    std::uint64_t version = 0;
+  };
+
+  void Append(const Record& record) override {
+    MutexLock lock(mu_);
+    ++records_;
+    AccountState& account = accounts_[std::string(record.user) + "/" +
+                                      std::string(record.currency)];
+    if (record.status != Status::kApplied ||
+        record.version != account.version + 1 ||
+        record.balance_minor != account.balance_minor + record.amount_minor) {
+      ++violations_;
+    }
+    account.balance_minor = record.balance_minor;
+    account.version = record.version;
+  }
+
+  std::size_t records() const {
+    MutexLock lock(mu_);
+    return records_;
+  }
+  std::size_t violations() const {
+    MutexLock lock(mu_);
+    return violations_;
+  }
+
+ private:
+  mutable Mutex mu_;
+  std::size_t records_ GUARDED_BY(mu_) = 0;
+  std::size_t violations_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, AccountState> accounts_ GUARDED_BY(mu_);
+};
+
+constexpr std::size_t kThreads = 8;
+const char* const kUsers[] = {"u0", "u1", "u2", "u3"};
+const char* const kCurrencies[] = {"gold", "gems"};
+constexpr std::size_t kAccounts = 8;  // Every user in every currency.
+
+struct AccountRef {
+  const char* user;
+  const char* currency;
+};
+
+AccountRef AccountAt(std::size_t index) {
+  return {kUsers[index % 4], kCurrencies[(index / 4) % 2]};
+}
+
+// Small stripe counts so that threads share key and user stripes.
+WalletOptions ContendedOptions() {
+  WalletOptions options;
+  options.stripes = 4;
+  options.key_window_ms = kWindowMs;
+  return options;
+}
+
+class ConcurrentApplyTest : public ::testing::Test {};
+
+TEST_F(ConcurrentApplyTest, DistinctKeysConserveEveryMinorUnit) {
+  const std::size_t per_thread = 100'000 / kSlowdown;
+  auto account_of = [](std::size_t t, std::size_t i) {
+    return (t + i) % kAccounts;
+  };
+  auto amount_of = [](std::size_t t, std::size_t i) {
+    return static_cast<std::int64_t>(1 + i % 13 + t);
+  };
+  std::vector<std::int64_t> expected_balance(kAccounts, 0);
+  std::vector<std::uint64_t> expected_version(kAccounts, 0);
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    for (std::size_t i = 0; i < per_thread; ++i) {
+      expected_balance[account_of(t, i)] += amount_of(t, i);
+      ++expected_version[account_of(t, i)];
+    }
+  }
+
+  Wallet wallet(ContendedOptions());
+  ConservationLog log;
+  std::vector<std::size_t> not_applied(kThreads, 0);
+  std::atomic<bool> writers_done{false};
+  std::latch start(static_cast<std::ptrdiff_t>(kThreads + 1));
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (std::size_t i = 0; i < per_thread; ++i) {
+        const std::string key =
+            "t" + std::to_string(t) + "-" + std::to_string(i);
+        const AccountRef account = AccountAt(account_of(t, i));
+        Command command;
+        command.key = key;
+        command.user = account.user;
+        command.currency = account.currency;
+        command.amount_minor = amount_of(t, i);
+        command.source = "game1";
+        const Outcome outcome = wallet.Apply(command, kT0, log);
+        if (outcome.status != Status::kApplied) ++not_applied[t];
+      }
+    });
+  }
+
+  // Meanwhile, reads must only ever see balances and versions grow, and
+  // a sweep inside the window must find nothing to remove.
+  std::size_t read_regressions = 0;
+  std::size_t swept = 0;
+  std::size_t reads = 0;
+  std::thread reader([&] {
+    std::map<std::string, std::pair<std::int64_t, std::uint64_t>> seen;
+    start.arrive_and_wait();
+    while (!writers_done.load(std::memory_order_acquire)) {
+      for (const char* user : kUsers) {
+        for (const AccountBalance& b : wallet.Read(user).balances) {
+          auto& [balance, version] = seen[user + ("/" + b.currency)];
+          if (b.balance_minor < balance || b.version < version) {
+            ++read_regressions;
+          }
+          balance = b.balance_minor;
+          version = b.version;
+        }
+        ++reads;
+      }
+      swept += wallet.ExpireKeys(kT0 + 1);
+    }
+  });
+  for (std::thread& thread : threads) thread.join();
+  writers_done.store(true, std::memory_order_release);
+  reader.join();
+
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(not_applied[t], 0u) << "thread " << t;
+  }
+  for (std::size_t a = 0; a < kAccounts; ++a) {
+    const AccountRef account = AccountAt(a);
+    const BalanceReply reply = wallet.Read(account.user);
+    bool found = false;
+    for (const AccountBalance& b : reply.balances) {
+      if (b.currency != account.currency) continue;
+      found = true;
+      EXPECT_EQ(b.balance_minor, expected_balance[a])
+          << account.user << "/" << account.currency;
+      EXPECT_EQ(b.version, expected_version[a])
+          << account.user << "/" << account.currency;
+    }
+    EXPECT_TRUE(found) << account.user << "/" << account.currency;
+  }
+  EXPECT_EQ(log.records(), kThreads * per_thread);
+  EXPECT_EQ(log.violations(), 0u);
+  EXPECT_EQ(wallet.key_count(), kThreads * per_thread);
+  EXPECT_EQ(wallet.account_count(), kAccounts);
+  EXPECT_EQ(read_regressions, 0u);
+  EXPECT_EQ(swept, 0u);
+  EXPECT_GT(reads, 0u);
+}
+
+TEST_F(ConcurrentApplyTest, SameKeysRacingApplyEachKeyOnce) {
+  const std::size_t keys = 20'000 / kSlowdown;
+  auto amount_of = [](std::size_t k) {
+    return static_cast<std::int64_t>(1 + k % 9);
+  };
+  std::vector<std::string> key_names;
+  for (std::size_t k = 0; k < keys; ++k) {
+    key_names.push_back("race-" + std::to_string(k));
+  }
+
+  Wallet wallet(ContendedOptions());
+  RecordingLog log;
+  std::vector<std::vector<Outcome>> outcomes(kThreads,
+                                             std::vector<Outcome>(keys));
+  std::latch start(static_cast<std::ptrdiff_t>(kThreads));
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      // Every thread walks the keys in the same order, so that threads
+      // meet on the same key as often as the scheduler lets them.
+      for (std::size_t k = 0; k < keys; ++k) {
+        const AccountRef account = AccountAt(k % kAccounts);
+        Command command;
+        command.key = key_names[k];
+        command.user = account.user;
+        command.currency = account.currency;
+        command.amount_minor = amount_of(k);
+        command.source = "game1";
+        outcomes[t][k] = wallet.Apply(command, kT0, log);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  std::size_t applied_total = 0;
+  std::size_t keys_not_applied_once = 0;
+  std::size_t wrong_answers = 0;
+  std::unordered_map<std::string, Outcome> applied_by_key;
+  for (std::size_t k = 0; k < keys; ++k) {
+    std::size_t applied = 0;
+    Outcome first;
+    for (std::size_t t = 0; t < kThreads; ++t) {
+      if (outcomes[t][k].status == Status::kApplied) {
+        ++applied;
+        first = outcomes[t][k];
+      }
+    }
+    applied_total += applied;
+    if (applied != 1) {
+      ++keys_not_applied_once;
+      continue;
+    }
+    applied_by_key[key_names[k]] = first;
+    const std::string duplicate = Duplicate(first.balance_minor, first.version);
+    for (std::size_t t = 0; t < kThreads; ++t) {
+      const std::string answer = Describe(outcomes[t][k]);
+      if (answer != duplicate && answer != Describe(first)) {
+        if (wrong_answers++ < 5) {
+          ADD_FAILURE() << key_names[k] << " thread " << t << ": " << answer
+                        << ", expected " << duplicate;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(applied_total, keys);
+  EXPECT_EQ(keys_not_applied_once, 0u);
+  EXPECT_EQ(wrong_answers, 0u);
+
+  // The log holds each key once, with the state its application returned.
+  const std::vector<OwnedRecord> records = log.records();
+  EXPECT_EQ(records.size(), keys);
+  std::size_t record_mismatches = 0;
+  for (const OwnedRecord& record : records) {
+    auto found = applied_by_key.find(record.key);
+    if (found == applied_by_key.end() ||
+        found->second.balance_minor != record.balance_minor ||
+        found->second.version != record.version) {
+      ++record_mismatches;
+    }
+  }
+  EXPECT_EQ(record_mismatches, 0u);
+
+  std::vector<std::int64_t> expected_balance(kAccounts, 0);
+  std::vector<std::uint64_t> expected_version(kAccounts, 0);
+  for (std::size_t k = 0; k < keys; ++k) {
+    expected_balance[k % kAccounts] += amount_of(k);
+    ++expected_version[k % kAccounts];
+  }
+  for (std::size_t a = 0; a < kAccounts; ++a) {
+    const AccountRef account = AccountAt(a);
+    std::int64_t balance = -1;
+    std::uint64_t version = 0;
+    for (const AccountBalance& b : wallet.Read(account.user).balances) {
+      if (b.currency == account.currency) {
+        balance = b.balance_minor;
+        version = b.version;
+      }
+    }
+    EXPECT_EQ(balance, expected_balance[a])
+        << account.user << "/" << account.currency;
+    EXPECT_EQ(version, expected_version[a])
+        << account.user << "/" << account.currency;
+  }
+  EXPECT_EQ(wallet.key_count(), keys);
+}
+
+}  // namespace
+}  // namespace wallet
