@@ -32,7 +32,7 @@ std::vector<Flag> BalanceFlags(BalanceOptions& options) {
 int ReportError(const ClientError& error) {
   PrintError("balance", error.message);
   return error.code == ClientError::Code::kTimeout ? kExitTimeout
-                                                    : kExitFailure;
+                                                   : kExitFailure;
 }
 
 }  // namespace

@@ -43,9 +43,9 @@ int UsageError(std::string_view command, std::string_view message) {
 void PrintError(std::string_view command, std::string_view message) {
   std::fprintf(stderr, "%.*s%s%.*s: %.*s\n",
                static_cast<int>(kProgramName.size()), kProgramName.data(),
-               command.empty() ? "" : " ",
-               static_cast<int>(command.size()), command.data(),
-               static_cast<int>(message.size()), message.data());
+               command.empty() ? "" : " ", static_cast<int>(command.size()),
+               command.data(), static_cast<int>(message.size()),
+               message.data());
 }
 
 }  // namespace wallet::producer

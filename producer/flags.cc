@@ -39,17 +39,15 @@ void SplitArg(std::string_view arg, std::string_view& name,
 }
 
 // Takes the flag's value from `=value` or the next argument, by arity.
-std::optional<std::string> ApplyFlag(const Flag& flag,
-                                     std::optional<std::string_view> inline_value,
-                                     std::span<char* const> args,
-                                     std::size_t& index) {
+std::optional<std::string> ApplyFlag(
+    const Flag& flag, std::optional<std::string_view> inline_value,
+    std::span<char* const> args, std::size_t& index) {
   std::optional<std::string_view> value = inline_value;
   if (flag.arity == FlagArity::kNone) {
     if (value) return "flag --" + std::string(flag.name) + " takes no value";
     return flag.store(std::nullopt);
   }
-  const bool next_is_value =
-      index < args.size() && !IsFlagLike(args[index]);
+  const bool next_is_value = index < args.size() && !IsFlagLike(args[index]);
   if (!value && flag.arity == FlagArity::kRequired) {
     if (index >= args.size()) return MissingValue(flag.name);
     value = args[index++];
@@ -59,8 +57,8 @@ std::optional<std::string> ApplyFlag(const Flag& flag,
   return flag.store(value);
 }
 
-std::optional<std::string> CheckRequired(std::span<const Flag> flags,
-                                         const std::set<std::string_view>& seen) {
+std::optional<std::string> CheckRequired(
+    std::span<const Flag> flags, const std::set<std::string_view>& seen) {
   for (const Flag& flag : flags) {
     if (flag.required && !seen.contains(flag.name)) {
       return "missing required flag --" + std::string(flag.name);
@@ -117,16 +115,16 @@ Flag IntFlag(std::string_view name, std::string_view value_name,
   flag.help = help;
   flag.default_text = default_text.empty() ? std::to_string(*target)
                                            : std::string(default_text);
-  flag.store = [name, target, min, max](
-                   std::optional<std::string_view> value)
-      -> std::optional<std::string> {
+  flag.store =
+      [name, target, min, max](
+          std::optional<std::string_view> value) -> std::optional<std::string> {
     const std::optional<std::int64_t> parsed = ParseInt64(*value);
     if (!parsed || *parsed < min || *parsed > max) {
       const bool any = min == INT64_MIN && max == INT64_MAX;
       return BadValue(name, *value,
                       any ? std::string("want an integer")
-                          : "want an integer in " + std::to_string(min) +
-                                ".." + std::to_string(max));
+                          : "want an integer in " + std::to_string(min) + ".." +
+                                std::to_string(max));
     }
     *target = *parsed;
     return std::nullopt;
@@ -234,9 +232,9 @@ void PrintFlagHelp(std::FILE* out, std::span<const Flag> flags) {
       usage += " [" + std::string(flag.value_name) + "]";
     }
     std::fprintf(out, "%s\n", usage.c_str());
-    PrintWrapped(out, kHelpIndent,
-                 std::string(flag.help) + " Default: " + flag.default_text +
-                     ".");
+    PrintWrapped(
+        out, kHelpIndent,
+        std::string(flag.help) + " Default: " + flag.default_text + ".");
   }
   std::fprintf(out, "  --help\n%sPrint this help and exit.\n",
                std::string(kHelpIndent).c_str());

@@ -80,8 +80,8 @@ std::vector<Flag> LoadFlags(LoadOptions& options) {
       IntFlag("commands-count", "N",
               "Commands to send in total, retries and conflicts included.",
               &options.commands_count, 1, kCommandsMax),
-      IntFlag("users", "M", "Users to spread credits over.", &options.users,
-              1, kUsersMax),
+      IntFlag("users", "M", "Users to spread credits over.", &options.users, 1,
+              kUsersMax),
       IntFlag("duplicates-pct", "P",
               "Percent of sends that retry an answered key identically.",
               &options.duplicates_pct, 0, 99),
@@ -92,8 +92,10 @@ std::vector<Flag> LoadFlags(LoadOptions& options) {
       IntFlag("connections", "K",
               "Sender threads, each with its own PUSH socket.",
               &options.connections, 1, kConnectionsMax),
-      StringFlag("source", "S", "Source of the commands; names the result "
-                 "topic the run listens to.", &options.source),
+      StringFlag("source", "S",
+                 "Source of the commands; names the result "
+                 "topic the run listens to.",
+                 &options.source),
       StringFlag("currency", "C", "Currency credited.", &options.currency),
       IntFlag("timeout-s", "S",
               "Give up when no result arrives for this long while some are "
@@ -179,8 +181,7 @@ std::optional<Result> AwaitProbe(EventSubscriber& subscriber,
   const std::int64_t deadline_ms = MonotonicMs() + wait_ms;
   for (std::int64_t left_ms = wait_ms; left_ms > 0;
        left_ms = deadline_ms - MonotonicMs()) {
-    std::optional<Event> event =
-        subscriber.Receive(static_cast<int>(left_ms));
+    std::optional<Event> event = subscriber.Receive(static_cast<int>(left_ms));
     const auto* result = event ? std::get_if<Result>(&*event) : nullptr;
     if (result != nullptr && IsProbeKey(plan, result->key)) return *result;
   }
@@ -214,8 +215,9 @@ std::optional<std::string> ProveSubscription(const ProgramContext& context,
           static_cast<int>(StatusName(result->outcome.status).size()),
           StatusName(result->outcome.status).data());
     }
-    Log(LogLevel::kInfo, "load", "event=subscription_live probes=%" PRIu64
-        " ms=%" PRId64, probe + 1, MonotonicMs() - started_ms);
+    Log(LogLevel::kInfo, "load",
+        "event=subscription_live probes=%" PRIu64 " ms=%" PRId64, probe + 1,
+        MonotonicMs() - started_ms);
     return std::nullopt;
   }
   return "no probe result within " + std::to_string(timeout_ms) +
@@ -254,8 +256,8 @@ struct PlannedSend {
 // Takes one unit from a budget; returns the value before, 0 when empty.
 std::int64_t TakeOne(std::atomic<std::int64_t>& left) {
   std::int64_t value = left.load(std::memory_order_relaxed);
-  while (value > 0 && !left.compare_exchange_weak(
-                          value, value - 1, std::memory_order_relaxed)) {
+  while (value > 0 && !left.compare_exchange_weak(value, value - 1,
+                                                  std::memory_order_relaxed)) {
   }
   return value > 0 ? value : 0;
 }
@@ -334,7 +336,8 @@ void LoadRun::SenderLoop(int sender_index) {
   CommandSender sender(context_.zmq, context_.global.commands_endpoint,
                        kSenderBlockMs);
   CommandBuilder builder(plan_);
-  SplitMix64 random(Mix64(plan_.seed + static_cast<std::uint64_t>(sender_index)));
+  SplitMix64 random(
+      Mix64(plan_.seed + static_cast<std::uint64_t>(sender_index)));
   while (WaitForWindow()) {
     const std::uint64_t ticket =
         tickets_.fetch_add(1, std::memory_order_relaxed);
@@ -482,9 +485,9 @@ RunEnd LoadRun::Monitor() {
       return RunEnd::kIdleTimeout;
     }
     if (now_ms - last_progress_ms >= kProgressIntervalMs) {
-      const std::uint64_t rate = (matched - progress_matched) * 1000 /
-                                 static_cast<std::uint64_t>(
-                                     now_ms - last_progress_ms);
+      const std::uint64_t rate =
+          (matched - progress_matched) * 1000 /
+          static_cast<std::uint64_t>(now_ms - last_progress_ms);
       Log(LogLevel::kInfo, "load",
           "event=progress sent=%" PRIu64 " results=%" PRIu64
           " in_flight=%" PRIu64 " results_per_s=%" PRIu64,
@@ -532,10 +535,9 @@ bool PrintReport(const LoadPlan& plan, const RunOutcome& run,
     PrintLine(KeyValueLine("problems").Uint("total", verdict.problems_total));
   }
 
-  const std::uint32_t elapsed_us =
-      verdict.last_result_us > run.started_us
-          ? verdict.last_result_us - run.started_us
-          : 0;
+  const std::uint32_t elapsed_us = verdict.last_result_us > run.started_us
+                                       ? verdict.last_result_us - run.started_us
+                                       : 0;
   const double seconds = elapsed_us / 1e6;
   const std::uint64_t results = verdict.latency.count;
   char rate[32];
@@ -565,7 +567,8 @@ void LogStart(const LoadPlan& plan, const LoadOptions& options) {
   Log(LogLevel::kInfo, "load",
       "event=start run_id=%s seed=%" PRIu64 " commands=%" PRIu64
       " fresh=%u duplicates=%" PRIu64 " conflicts=%" PRIu64
-      " users=%u connections=%" PRId64 " window=%" PRId64 " source=%s"
+      " users=%u connections=%" PRId64 " window=%" PRId64
+      " source=%s"
       " currency=%s",
       plan.run_id.c_str(), plan.seed, plan.commands_count, plan.fresh_count,
       plan.duplicate_count, plan.conflict_count, plan.user_count,

@@ -112,8 +112,7 @@ SendKind ChooseConflict(const LoadPlan& plan, std::uint64_t random) {
   return SendKind::kConflictUser;
 }
 
-const Command& CommandBuilder::Build(std::uint32_t key_index,
-                                     SendKind kind) {
+const Command& CommandBuilder::Build(std::uint32_t key_index, SendKind kind) {
   key_ = KeyName(plan_, key_index);
   const std::uint32_t user = kind == SendKind::kConflictUser
                                  ? ConflictUser(plan_, key_index)

@@ -52,7 +52,8 @@ struct LoadPlan {
 // Splits `commands_count` by whole percentages; fresh gets the rest.
 LoadPlan MakeLoadPlan(std::string run_id, std::uint64_t seed,
                       std::uint64_t commands_count, std::uint32_t user_count,
-                      std::uint64_t duplicates_pct, std::uint64_t conflicts_pct);
+                      std::uint64_t duplicates_pct,
+                      std::uint64_t conflicts_pct);
 
 std::string UserName(std::uint32_t user_index);
 std::string KeyName(const LoadPlan& plan, std::uint32_t key_index);

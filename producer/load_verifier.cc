@@ -16,12 +16,13 @@ std::string Describe(const Result& result) {
   if (result.outcome.status == Status::kRejected) {
     text.append("/").append(ReasonName(result.outcome.reason));
   }
-  if (!result.detail.empty()) text.append(" (").append(result.detail).append(")");
+  if (!result.detail.empty())
+    text.append(" (").append(result.detail).append(")");
   return text;
 }
 
-std::string CountsText(std::initializer_list<
-                       std::pair<std::string_view, std::uint64_t>> fields) {
+std::string CountsText(
+    std::initializer_list<std::pair<std::string_view, std::uint64_t>> fields) {
   KeyValueLine line("");
   for (const auto& [name, value] : fields) line.Uint(name, value);
   return line.text();
@@ -58,8 +59,8 @@ void LoadVerifier::RecordExtraSend(std::uint32_t key_index, SendKind kind) {
     MutexLock lock(extras_mutex_);
     pending_extras_[key_index].push_back({kind, NowUs()});
   }
-  auto& sent = kind == SendKind::kDuplicate ? duplicates_sent_
-                                            : conflicts_sent_;
+  auto& sent =
+      kind == SendKind::kDuplicate ? duplicates_sent_ : conflicts_sent_;
   sent.fetch_add(1, std::memory_order_relaxed);
   sends_recorded_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -89,8 +90,7 @@ void LoadVerifier::OnResult(const Result& result) {
 
 void LoadVerifier::OnFirstResult(std::uint32_t key_index, KeyRecord& record,
                                  const Result& result, std::uint32_t now_us) {
-  const std::uint32_t sent_us =
-      record.sent_us.load(std::memory_order_relaxed);
+  const std::uint32_t sent_us = record.sent_us.load(std::memory_order_relaxed);
   if (sent_us == kNotSent) {
     ++counts_.unexpected;
     Problem("key " + result.key + ": result for a key never sent");
@@ -106,8 +106,8 @@ void LoadVerifier::OnFirstResult(std::uint32_t key_index, KeyRecord& record,
   }
   record.first = FirstResult::kNotApplied;
   ++counts_.fresh_not_applied;
-  Problem("key " + result.key + ": first send came back " +
-          Describe(result) + ", expected applied with the planned command");
+  Problem("key " + result.key + ": first send came back " + Describe(result) +
+          ", expected applied with the planned command");
 }
 
 void LoadVerifier::MarkApplied(std::uint32_t key_index, KeyRecord& record,
@@ -127,8 +127,7 @@ void LoadVerifier::MarkApplied(std::uint32_t key_index, KeyRecord& record,
 }
 
 void LoadVerifier::OnRepeatResult(std::uint32_t key_index,
-                                  const KeyRecord& record,
-                                  const Result& result,
+                                  const KeyRecord& record, const Result& result,
                                   std::uint32_t now_us) {
   const Outcome& outcome = result.outcome;
   if (outcome.status == Status::kDuplicate) {
@@ -207,9 +206,8 @@ void LoadVerifier::OnUnexpectedRepeat(std::uint32_t key_index,
   Matched(extra->sent_us, now_us);
   const bool duplicate = extra->kind == SendKind::kDuplicate;
   ++(duplicate ? counts_.duplicates_bad : counts_.conflicts_bad);
-  Problem("key " + result.key + ": " +
-          (duplicate ? "duplicate" : "conflict") + " came back " +
-          Describe(result));
+  Problem("key " + result.key + ": " + (duplicate ? "duplicate" : "conflict") +
+          " came back " + Describe(result));
 }
 
 std::uint8_t LoadVerifier::MatchBits(ExtraMatch match) {
@@ -237,11 +235,10 @@ std::optional<LoadVerifier::PendingExtra> LoadVerifier::TakeExtra(
   if (found == pending_extras_.end()) return std::nullopt;
   std::vector<PendingExtra>& pending = found->second;
   // Oldest first: retries of one key are answered in the order sent.
-  const auto it = std::find_if(
-      pending.begin(), pending.end(),
-      [bits](const PendingExtra& extra) {
-        return (KindBit(extra.kind) & bits) != 0;
-      });
+  const auto it = std::find_if(pending.begin(), pending.end(),
+                               [bits](const PendingExtra& extra) {
+                                 return (KindBit(extra.kind) & bits) != 0;
+                               });
   if (it == pending.end()) return std::nullopt;
   const PendingExtra extra = *it;
   pending.erase(it);
@@ -280,7 +277,8 @@ void LoadVerifier::Matched(std::uint32_t sent_us, std::uint32_t now_us) {
 
 void LoadVerifier::Problem(std::string text) {
   ++problems_total_;
-  if (problems_.size() < kProblemsShownMax) problems_.push_back(std::move(text));
+  if (problems_.size() < kProblemsShownMax)
+    problems_.push_back(std::move(text));
 }
 
 void LoadVerifier::CountMissing() {
@@ -316,11 +314,11 @@ void LoadVerifier::CompareBalances(const std::vector<AccountSnapshot>& start,
       ++counts_.users_matched;
       continue;
     }
-    Problem(UserName(user) + ": final balance=" +
-            std::to_string(after.balance_minor) + " version=" +
-            std::to_string(after.version) + ", expected balance=" +
-            std::to_string(expected_minor) + " version=" +
-            std::to_string(expected_version) +
+    Problem(UserName(user) +
+            ": final balance=" + std::to_string(after.balance_minor) +
+            " version=" + std::to_string(after.version) +
+            ", expected balance=" + std::to_string(expected_minor) +
+            " version=" + std::to_string(expected_version) +
             (before.known && after.known ? "" : " (query failed)"));
   }
 }
@@ -354,16 +352,14 @@ std::vector<LoadCheck> MakeChecks(const LoadCounts& c) {
        CountsText({{"ok", c.duplicates_ok},
                    {"expected", c.duplicates_sent},
                    {"bad", c.duplicates_bad}})},
-      {"conflicts",
-       c.conflicts_ok == c.conflicts_sent && c.conflicts_bad == 0,
+      {"conflicts", c.conflicts_ok == c.conflicts_sent && c.conflicts_bad == 0,
        CountsText({{"ok", c.conflicts_ok},
                    {"expected", c.conflicts_sent},
                    {"bad", c.conflicts_bad}})},
       {"balances", c.users_matched == c.users_total,
        "matched=" + std::to_string(c.users_matched) + "/" +
            std::to_string(c.users_total)},
-      {"missing_results", c.missing == 0,
-       CountsText({{"missing", c.missing}})},
+      {"missing_results", c.missing == 0, CountsText({{"missing", c.missing}})},
       {"unexpected_results", c.unexpected == 0,
        CountsText({{"unexpected", c.unexpected},
                    {"other_runs_ignored", c.foreign},

@@ -30,10 +30,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/protocol.h"
 #include "producer/latency_stats.h"
 #include "producer/load_plan.h"
-#include "common/mutex.h"
 
 namespace wallet::producer {
 
@@ -122,8 +122,13 @@ class LoadVerifier {
     std::uint32_t sent_us;
   };
   // Which pending retry of a key a result may answer.
-  enum class ExtraMatch { kDuplicate, kConflictAmount, kConflictUser,
-                          kAnyConflict, kAny };
+  enum class ExtraMatch {
+    kDuplicate,
+    kConflictAmount,
+    kConflictUser,
+    kAnyConflict,
+    kAny
+  };
 
   static constexpr std::uint32_t kNotSent = UINT32_MAX;
   static constexpr std::size_t kProblemsShownMax = 10;

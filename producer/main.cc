@@ -97,8 +97,8 @@ int Main(std::span<char* const> args) {
 
   const Subcommand* command = FindSubcommand(args[index]);
   if (command == nullptr) {
-    return UsageError("", "unknown subcommand '" +
-                              std::string(args[index]) + "'");
+    return UsageError("",
+                      "unknown subcommand '" + std::string(args[index]) + "'");
   }
   InstallStopSignalHandlers();
   zmq::context_t zmq_context(1);

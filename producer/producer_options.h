@@ -24,15 +24,15 @@ struct GlobalOptions {
 };
 
 struct SendOptions {
-  std::string user;                // Required.
-  std::string currency;            // Required.
-  std::int64_t amount_minor = 0;   // Required; the worker checks 1..10^15.
-  std::string op = "topup";        // topup or reward.
-  std::string key;                 // Empty: a fresh random UUID v4.
+  std::string user;                 // Required.
+  std::string currency;             // Required.
+  std::int64_t amount_minor = 0;    // Required; the worker checks 1..10^15.
+  std::string op = "topup";         // topup or reward.
+  std::string key;                  // Empty: a fresh random UUID v4.
   std::string source = "producer";  // Results come back on its topic.
-  std::string ref;                 // Free text stored with the operation.
-  std::int64_t timeout_ms = 5000;  // Total wait for the result.
-  bool json = false;               // Print a JSON line instead of text.
+  std::string ref;                  // Free text stored with the operation.
+  std::int64_t timeout_ms = 5000;   // Total wait for the result.
+  bool json = false;                // Print a JSON line instead of text.
 };
 
 struct BalanceOptions {
@@ -53,15 +53,15 @@ struct WatchOptions {
 struct LoadOptions {
   // Total commands sent, duplicates and conflicts included.
   std::int64_t commands_count = 100'000;
-  std::int64_t users = 1'000;            // Credits go to user-0..user-M-1.
-  std::int64_t duplicates_pct = 5;       // Share of sends that are retries.
-  std::int64_t conflicts_pct = 1;        // Share that reuse a key wrongly.
-  std::int64_t connections = 2;          // Sender threads, one PUSH each.
+  std::int64_t users = 1'000;       // Credits go to user-0..user-M-1.
+  std::int64_t duplicates_pct = 5;  // Share of sends that are retries.
+  std::int64_t conflicts_pct = 1;   // Share that reuse a key wrongly.
+  std::int64_t connections = 2;     // Sender threads, one PUSH each.
   std::string source = "load";
   std::string currency = "gold";
-  std::int64_t timeout_s = 60;           // Give up after this long idle.
-  std::int64_t seed = 0;                 // 0: random; printed either way.
-  std::int64_t window = 20'000;          // Sends awaiting a result, at most.
+  std::int64_t timeout_s = 60;   // Give up after this long idle.
+  std::int64_t seed = 0;         // 0: random; printed either way.
+  std::int64_t window = 20'000;  // Sends awaiting a result, at most.
 };
 
 }  // namespace wallet::producer

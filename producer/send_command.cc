@@ -49,13 +49,10 @@ std::vector<Flag> SendFlags(SendOptions& options) {
       RequiredIntFlag("amount", "N",
                       "Amount in minor units; the worker accepts 1..10^15.",
                       &options.amount_minor, INT64_MIN, INT64_MAX),
-      StringFlag("op", "OP", "Credit operation: topup or reward.",
-                 &options.op),
-      StringFlag("key", "K",
-                 "Idempotency key; re-use one to retry a command.",
+      StringFlag("op", "OP", "Credit operation: topup or reward.", &options.op),
+      StringFlag("key", "K", "Idempotency key; re-use one to retry a command.",
                  &options.key, "a random UUID v4"),
-      StringFlag("source", "S",
-                 "Source name; results are read from its topic.",
+      StringFlag("source", "S", "Source name; results are read from its topic.",
                  &options.source),
       StringFlag("ref", "R", "Free-text reference stored with the operation.",
                  &options.ref, "none"),
@@ -101,8 +98,7 @@ std::optional<Result> AwaitResult(EventSubscriber& subscriber,
   const std::int64_t deadline_ms = MonotonicMs() + wait_ms;
   for (std::int64_t left_ms = wait_ms; left_ms > 0;
        left_ms = deadline_ms - MonotonicMs()) {
-    std::optional<Event> event =
-        subscriber.Receive(static_cast<int>(left_ms));
+    std::optional<Event> event = subscriber.Receive(static_cast<int>(left_ms));
     if (!event) continue;  // Timeout or an undecodable event.
     if (auto* result = std::get_if<Result>(&*event)) {
       if (result->key == key) return std::move(*result);
@@ -112,8 +108,7 @@ std::optional<Result> AwaitResult(EventSubscriber& subscriber,
 }
 
 SendOutcome SendUntilAnswered(const ProgramContext& context,
-                              const Command& command,
-                              std::int64_t timeout_ms) {
+                              const Command& command, std::int64_t timeout_ms) {
   EventSubscriber subscriber(context.zmq, context.global.events_endpoint);
   subscriber.SubscribeResults(command.source);
   CommandSender sender(context.zmq, context.global.commands_endpoint,

@@ -18,8 +18,7 @@ bool NeedsQuotes(std::string_view value) {
 
 }  // namespace
 
-KeyValueLine& KeyValueLine::Str(std::string_view name,
-                                std::string_view value) {
+KeyValueLine& KeyValueLine::Str(std::string_view name, std::string_view value) {
   if (!out_.empty()) out_.push_back(' ');
   out_.append(name);
   out_.push_back('=');

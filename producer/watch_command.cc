@@ -71,8 +71,9 @@ bool IsFatal(const ClientError& error) {
 void ReportBadEvent(const ClientError& error, RateLimiter& limiter) {
   std::uint64_t suppressed = 0;
   if (limiter.Allow(suppressed)) {
-    Log(LogLevel::kWarn, "watch", "event=bad_event error=\"%s\" suppressed=%llu",
-        error.message.c_str(), static_cast<unsigned long long>(suppressed));
+    Log(LogLevel::kWarn, "watch",
+        "event=bad_event error=\"%s\" suppressed=%llu", error.message.c_str(),
+        static_cast<unsigned long long>(suppressed));
   }
 }
 

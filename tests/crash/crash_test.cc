@@ -45,15 +45,26 @@ class WorkerProcess {
     endpoints_[0] = "tcp://127.0.0.1:" + std::to_string(base_port);
     endpoints_[1] = "tcp://127.0.0.1:" + std::to_string(base_port + 1);
     endpoints_[2] = "tcp://127.0.0.1:" + std::to_string(base_port + 2);
-    std::vector<std::string> args = {
-        WALLET_WORKER_BINARY, "--commands", endpoints_[0], "--events",
-        endpoints_[1], "--queries", endpoints_[2], "--data-dir", data_dir,
-        "--sync", sync, "--threads", "2", "--log-level", "warn"};
+    std::vector<std::string> args = {WALLET_WORKER_BINARY,
+                                     "--commands",
+                                     endpoints_[0],
+                                     "--events",
+                                     endpoints_[1],
+                                     "--queries",
+                                     endpoints_[2],
+                                     "--data-dir",
+                                     data_dir,
+                                     "--sync",
+                                     sync,
+                                     "--threads",
+                                     "2",
+                                     "--log-level",
+                                     "warn"};
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
-    if (::posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(),
-                      environ) != 0) {
+    if (::posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) !=
+        0) {
       pid_ = -1;
     }
   }
@@ -164,9 +175,8 @@ class Collector {
   bool WaitLive(zmq::context_t& context, const WorkerProcess& worker,
                 int round) {
     CommandSender sender(context, worker.commands(), 1000);
-    return testing::WaitForLiveSubscription(
-        sender, subscriber_, "crashtest",
-        "probe-" + std::to_string(round));
+    return testing::WaitForLiveSubscription(sender, subscriber_, "crashtest",
+                                            "probe-" + std::to_string(round));
   }
   void Start() {
     thread_ = std::thread([this] {
@@ -231,9 +241,9 @@ class CrashTest : public ::testing::TestWithParam<const char*> {
     for (const auto& [key, command] : sent) {
       ASSERT_FALSE(sender.Send(MakeCommand(key, command)).has_value());
     }
-    ASSERT_TRUE(WaitUntil(
-        [&] { return ledger_.final_answered() >= sent.size(); },
-        kResultTimeout))
+    ASSERT_TRUE(
+        WaitUntil([&] { return ledger_.final_answered() >= sent.size(); },
+                  kResultTimeout))
         << "results missing after the final re-send";
   }
 
@@ -310,9 +320,10 @@ TEST_P(CrashTest, AcknowledgedCreditsSurviveSigkill) {
     EXPECT_EQ(balances[0].balance_minor, balance) << user;
   }
   EXPECT_EQ(worker.Terminate(), 0);
-  std::printf("crash test (%s): %zu keys, %zu acknowledged before the "
-              "final round, %d kills\n",
-              GetParam(), sent.size(), acknowledged_before, kKillRounds);
+  std::printf(
+      "crash test (%s): %zu keys, %zu acknowledged before the "
+      "final round, %d kills\n",
+      GetParam(), sent.size(), acknowledged_before, kKillRounds);
 }
 
 INSTANTIATE_TEST_SUITE_P(SyncModes, CrashTest,

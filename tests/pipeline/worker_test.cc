@@ -169,16 +169,16 @@ TEST_F(WorkerTest, RetriesGetTheFirstResultAndConflictsChangeNothing) {
 
 // Builds a command frame field by field, for frames EncodeCommand would
 // never produce.
-std::string Frame(const std::function<void(msgpack::packer<msgpack::sbuffer>&)>&
-                      fill) {
+std::string Frame(
+    const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& fill) {
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> pk(buffer);
   fill(pk);
   return {buffer.data(), buffer.size()};
 }
 
-std::string CommandFrame(std::string_view key, int version,
-                         std::string_view op, std::int64_t amount) {
+std::string CommandFrame(std::string_view key, int version, std::string_view op,
+                         std::int64_t amount) {
   return Frame([&](msgpack::packer<msgpack::sbuffer>& pk) {
     pk.pack_map(7);
     pk.pack("v");
@@ -207,8 +207,7 @@ TEST_F(WorkerTest, InvalidCommandsAreRejectedWithTheirReason) {
   const std::vector<Row> rows = {
       {"bad-v", CommandFrame("bad-v", 2, "topup", 5),
        Reason::kUnsupportedVersion},
-      {"bad-op", CommandFrame("bad-op", 1, "steal", 5),
-       Reason::kUnsupportedOp},
+      {"bad-op", CommandFrame("bad-op", 1, "steal", 5), Reason::kUnsupportedOp},
       {"zero", CommandFrame("zero", 1, "topup", 0), Reason::kInvalidCommand},
       {"negative", CommandFrame("negative", 1, "topup", -5),
        Reason::kInvalidCommand},
@@ -247,7 +246,9 @@ TEST_F(WorkerTest, InvalidCommandsAreRejectedWithTheirReason) {
 
 TEST_F(WorkerTest, FramesWithoutAReadableKeyAreDroppedAndTheWorkerGoesOn) {
   const std::vector<std::string> garbage = {
-      "", "not msgpack at all", std::string("\xc1", 1),
+      "",
+      "not msgpack at all",
+      std::string("\xc1", 1),
       std::string("\xdb\xff\xff\xff\xff", 5),  // str32 longer than the frame
       Frame([](msgpack::packer<msgpack::sbuffer>& pk) { pk.pack(42); }),
       CommandFrame("", 1, "topup", 5),  // empty key
@@ -341,8 +342,8 @@ TEST_F(WorkerTest, ConcurrentProducersWithRetriesKeepBalancesExact) {
                              "hot-" + std::to_string(random() % kUsers),
                              static_cast<std::int64_t>(random() % 1000 + 1)});
         }
-        const Sent& s = retry ? sent[p][random() % sent[p].size()]
-                              : sent[p].back();
+        const Sent& s =
+            retry ? sent[p][random() % sent[p].size()] : sent[p].back();
         const Op op = s.amount % 2 == 0 ? Op::kTopup : Op::kReward;
         if (!sender.Send(Credit(s.key, s.user, s.amount, op))) ++sends[p];
       }
@@ -363,8 +364,7 @@ TEST_F(WorkerTest, ConcurrentProducersWithRetriesKeepBalancesExact) {
     for (const Result& result : results) {
       applied += result.outcome.status == Status::kApplied ? 1 : 0;
       EXPECT_NE(result.outcome.status, Status::kRejected) << key;
-      EXPECT_EQ(result.outcome.balance_minor,
-                results[0].outcome.balance_minor)
+      EXPECT_EQ(result.outcome.balance_minor, results[0].outcome.balance_minor)
           << key;
     }
     EXPECT_EQ(applied, 1) << key;
