@@ -33,7 +33,9 @@ std::optional<Enum> ParseName(const std::array<std::string_view, N>& names,
 
 }  // namespace
 
-std::string_view OpName(Op op) { return kOpNames.at(static_cast<int>(op)); }
+std::string_view OpName(Op op) {
+  return kOpNames.at(static_cast<std::size_t>(op));
+}
 std::string_view StatusName(Status status) {
   return kStatusNames.at(static_cast<std::size_t>(status));
 }

@@ -33,7 +33,7 @@ static_assert(kBalanceMinorMax <= INT64_MAX - kAmountMinorMax,
               "a balance plus one amount must never overflow int64");
 
 // A command frame larger than this is refused by the socket itself.
-inline constexpr std::size_t kCommandFrameBytesMax = 16 * 1024;
+inline constexpr std::size_t kCommandFrameBytesMax = std::size_t{16} * 1024;
 // Deepest nesting the decoders accept before rejecting a frame.
 inline constexpr std::size_t kDecodeDepthMax = 4;
 

@@ -35,6 +35,7 @@ int RunSend(const ProgramContext& context, std::span<char* const> args);
 int RunBalance(const ProgramContext& context, std::span<char* const> args);
 int RunWatch(const ProgramContext& context, std::span<char* const> args);
 int RunLoad(const ProgramContext& context, std::span<char* const> args);
+int RunAudit(const ProgramContext& context, std::span<char* const> args);
 
 // What --help prints above a subcommand's flags.
 struct CommandHelp {

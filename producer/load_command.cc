@@ -514,20 +514,22 @@ void PrintLine(const KeyValueLine& line) {
 // as the last line. Returns whether the run passed.
 bool PrintReport(const LoadPlan& plan, const RunOutcome& run,
                  const LoadVerdict& verdict) {
-  std::vector<LoadCheck> checks = MakeChecks(verdict.counts);
-  checks.insert(checks.begin(),
-                {"run", run.end == RunEnd::kComplete,
-                 KeyValueLine("")
-                     .Str("end", RunEndName(run.end))
-                     .Str("sent", std::to_string(run.sends_done) + "/" +
-                                      std::to_string(plan.commands_count))
-                     .text()});
+  const std::string sent = std::to_string(run.sends_done) + "/" +
+                           std::to_string(plan.commands_count);
+  const LoadCheck run_check{"run", run.end == RunEnd::kComplete,
+                            KeyValueLine("")
+                                .Str("end", RunEndName(run.end))
+                                .Str("sent", sent)
+                                .text()};
+  const std::vector<LoadCheck> checks = MakeChecks(verdict.counts);
   bool pass = true;
-  for (const LoadCheck& check : checks) {
+  const auto print_check = [&pass](const LoadCheck& check) {
     pass = pass && check.pass;
     std::printf("check=%s result=%s %s\n", check.name.c_str(),
                 check.pass ? "PASS" : "FAIL", check.detail.c_str());
-  }
+  };
+  print_check(run_check);
+  for (const LoadCheck& check : checks) print_check(check);
   for (const std::string& problem : verdict.problems) {
     PrintLine(KeyValueLine("problem").Str("what", problem));
   }

@@ -22,7 +22,8 @@ bool ListSegments(const std::string& dir, std::vector<Segment>& segments,
   std::vector<std::string> names;
   if (!ListDirectory(dir, "journal-", ".wlog", names, error)) return false;
   for (const std::string& name : names) {
-    Segment segment{dir + "/" + name, 0};
+    Segment segment{dir, 0};
+    segment.path.append("/").append(name);
     if (!ParsePosition(name, "journal-", ".wlog", segment.start)) {
       error = "unexpected journal file name: " + segment.path;
       return false;
