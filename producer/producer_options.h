@@ -65,9 +65,9 @@ struct LoadOptions {
 };
 
 struct AuditOptions {
-  std::string source;                // Results of this source; "" all.
-  std::int64_t timeout_ms = 5000;    // Wait for each balance reply.
-  std::int64_t worker_wait_s = 60;   // Keep asking while it restarts.
+  std::string source;               // Results of this source; "" all.
+  std::int64_t timeout_ms = 5000;   // Wait for each balance reply.
+  std::int64_t worker_wait_s = 60;  // Keep asking while it restarts.
 };
 
 }  // namespace wallet::producer
