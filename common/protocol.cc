@@ -6,16 +6,20 @@ namespace wallet {
 namespace {
 
 // Wire names, indexed by enum value.
-constexpr std::array<std::string_view, kOpCount> kOpNames = {"topup", "reward"};
+constexpr std::array<std::string_view, kOpCount> kOpNames = {"topup", "reward",
+                                                             "spend"};
 constexpr std::array<std::string_view, 3> kStatusNames = {
     "applied", "duplicate", "rejected"};
-constexpr std::array<std::string_view, 6> kReasonNames = {
-    "",
-    "invalid_command",
-    "unsupported_version",
-    "unsupported_op",
-    "key_conflict",
-    "balance_overflow",
+constexpr std::array<std::string_view,
+                     static_cast<std::size_t>(kReasonLast) + 1>
+    kReasonNames = {
+        "",
+        "invalid_command",
+        "unsupported_version",
+        "unsupported_op",
+        "key_conflict",
+        "balance_overflow",
+        "insufficient_funds",
 };
 constexpr std::array<std::string_view, 7> kFieldNames = {
     "", "op", "user", "currency", "amount", "source", "ref"};
@@ -64,6 +68,8 @@ std::int64_t SignedDelta(Op op, std::int64_t amount_minor) {
     case Op::kTopup:
     case Op::kReward:
       return amount_minor;
+    case Op::kSpend:
+      return -amount_minor;
   }
   return 0;
 }

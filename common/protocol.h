@@ -40,11 +40,13 @@ inline constexpr std::size_t kDecodeDepthMax = 4;
 // How many of a user's latest operations a balance query returns.
 inline constexpr std::size_t kRecentOpsMax = 8;
 
+// Values are persisted in the journal and snapshots: add to the end only.
 enum class Op : std::uint8_t {
-  kTopup = 0,
-  kReward = 1,
+  kTopup = 0,   // Credit: a purchase of currency.
+  kReward = 1,  // Credit: granted by the game.
+  kSpend = 2,   // Debit; never takes a balance below zero.
 };
-inline constexpr int kOpCount = 2;
+inline constexpr int kOpCount = 3;
 
 enum class Status : std::uint8_t {
   kApplied = 0,    // The command changed the wallet now.
@@ -61,7 +63,10 @@ enum class Reason : std::uint8_t {
   kUnsupportedOp = 3,       // `op` is a string the worker does not know.
   kKeyConflict = 4,         // Key seen before with a different payload.
   kBalanceOverflow = 5,     // The credit would pass kBalanceMinorMax.
+  kInsufficientFunds = 6,   // The spend would take the balance below 0.
 };
+// The highest Reason value; decoders of persisted data check against it.
+inline constexpr Reason kReasonLast = Reason::kInsufficientFunds;
 
 // Which field of a retried command differs from the first one.
 enum class Field : std::uint8_t {
@@ -167,7 +172,7 @@ std::optional<Status> ParseStatus(std::string_view name);
 std::optional<Reason> ParseReason(std::string_view name);
 std::optional<Field> ParseField(std::string_view name);
 
-// Credits add, later operations may subtract.
+// Credits add, spends subtract.
 std::int64_t SignedDelta(Op op, std::int64_t amount_minor);
 
 // Topic prefixes on the events socket. Topics end with '/' so that a

@@ -27,7 +27,7 @@ struct SendOptions {
   std::string user;                 // Required.
   std::string currency;             // Required.
   std::int64_t amount_minor = 0;    // Required; the worker checks 1..10^15.
-  std::string op = "topup";         // topup or reward.
+  std::string op = "topup";         // topup, reward or spend.
   std::string key;                  // Empty: a fresh random UUID v4.
   std::string source = "producer";  // Results come back on its topic.
   std::string ref;                  // Free text stored with the operation.

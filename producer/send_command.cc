@@ -43,13 +43,13 @@ constexpr CommandHelp kHelp = {
 
 std::vector<Flag> SendFlags(SendOptions& options) {
   return {
-      RequiredStringFlag("user", "U", "User to credit.", &options.user),
+      RequiredStringFlag("user", "U", "Wallet owner.", &options.user),
       RequiredStringFlag("currency", "C", "Currency code, e.g. gold.",
                          &options.currency),
       RequiredIntFlag("amount", "N",
                       "Amount in minor units; the worker accepts 1..10^15.",
                       &options.amount_minor, INT64_MIN, INT64_MAX),
-      StringFlag("op", "OP", "Credit operation: topup or reward.", &options.op),
+      StringFlag("op", "OP", "Operation: topup, reward or spend.", &options.op),
       StringFlag("key", "K", "Idempotency key; re-use one to retry a command.",
                  &options.key, "a random UUID v4"),
       StringFlag("source", "S", "Source name; results are read from its topic.",
@@ -65,7 +65,7 @@ std::vector<Flag> SendFlags(SendOptions& options) {
 // Only what is needed to hear the answer is checked here; everything
 // else is the worker's to reject.
 std::optional<std::string> CheckOptions(const SendOptions& options) {
-  if (!ParseOp(options.op)) return "--op must be topup or reward";
+  if (!ParseOp(options.op)) return "--op must be topup, reward or spend";
   if (!options.key.empty() && !IsValidKey(options.key)) {
     return "--key must be 1..128 bytes of printable ASCII without spaces";
   }

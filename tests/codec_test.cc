@@ -541,7 +541,7 @@ std::vector<DecodeCase> VersionAndOpCases() {
       InvalidRow("op_missing", Without("op"), "op"),
       InvalidRow("op_int", With("op", Pack(0)), "op"),
       InvalidRow("op_nil", With("op", Nil()), "op"),
-      unsupported_op("op_spend", "spend"),
+      unsupported_op("op_withdraw", "withdraw"),
       unsupported_op("op_foo", "foo"),
       unsupported_op("op_uppercase", "TOPUP"),
       unsupported_op("op_empty", ""),
@@ -1311,7 +1311,7 @@ std::vector<RefusalCase> RefusalCases() {
                            "version", "key", "op", "source"},
                           cases);
   cases.push_back({"event_op_unknown", DecodesAsEvent,
-                   MapFrame(event).Set("op", Str("spend")).Encode()});
+                   MapFrame(event).Set("op", Str("withdraw")).Encode()});
   cases.push_back({"event_balance_string", DecodesAsEvent,
                    MapFrame(event).Set("balance", Str("1250")).Encode()});
 
@@ -1345,7 +1345,7 @@ std::vector<RefusalCase> RefusalCases() {
       {"reply_recent_op_unknown", DecodesAsReply,
        reply_with(
            "recent",
-           ArrayOf({ValidRecentFrame().Set("op", Str("spend")).Encode()}))});
+           ArrayOf({ValidRecentFrame().Set("op", Str("withdraw")).Encode()}))});
   return cases;
 }
 

@@ -486,6 +486,95 @@ TEST_F(BalanceOverflowTest, CreditPastTheMaximumIsRejectedAndRemembered) {
 }
 
 // ---------------------------------------------------------------------
+// Spends.
+
+CommandSpec Spend(std::string key, std::string user, std::string currency,
+                  std::int64_t amount_minor) {
+  CommandSpec spec = Credit(std::move(key), std::move(user),
+                            std::move(currency), amount_minor);
+  spec.op = Op::kSpend;
+  return spec;
+}
+
+std::string Insufficient(std::int64_t balance_minor, std::uint64_t version) {
+  return Describe(WithBalance(Status::kRejected, Reason::kInsufficientFunds,
+                              balance_minor, version));
+}
+
+// One spend after alice/gold was credited `funded` (in one topup, so at
+// version 1 when funded, 0 when not).
+struct SpendCase {
+  const char* name;
+  std::int64_t funded;
+  std::int64_t amount;
+  std::string expected;        // The spend's outcome.
+  std::int64_t balance_after;  // alice/gold after it.
+};
+
+class SpendOutcomeTest : public WalletTest,
+                         public ::testing::WithParamInterface<SpendCase> {};
+
+TEST_P(SpendOutcomeTest, NeverGoesBelowZero) {
+  const SpendCase& c = GetParam();
+  if (c.funded > 0) Apply(Credit("fund", "alice", "gold", c.funded), kT0);
+  EXPECT_EQ(Apply(Spend("spend", "alice", "gold", c.amount), kT0 + 1),
+            c.expected);
+  const BalanceReply reply = wallet_.Read("alice");
+  const std::int64_t balance =
+      reply.balances.empty() ? 0 : reply.balances.front().balance_minor;
+  EXPECT_EQ(balance, c.balance_after);
+  // Whatever the outcome, the key is used: a retry answers the same.
+  const std::string again =
+      Apply(Spend("spend", "alice", "gold", c.amount), kT0 + 2);
+  EXPECT_EQ(again, c.expected.rfind("applied", 0) == 0
+                       ? Duplicate(c.balance_after, 2)
+                       : c.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, SpendOutcomeTest,
+    ::testing::Values(SpendCase{"part_of_balance", 100, 30, Applied(70, 2), 70},
+                      SpendCase{"whole_balance", 100, 100, Applied(0, 2), 0},
+                      SpendCase{"one_more_than_balance", 100, 101,
+                                Insufficient(100, 1), 100},
+                      SpendCase{"unknown_account", 0, 1, Insufficient(0, 0), 0},
+                      SpendCase{"largest_amount_over_small_balance", 5,
+                                kAmountMinorMax, Insufficient(5, 1), 5}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST_F(WalletTest, RejectedSpendKeepsItsKeyAndLaterSpendSucceeds) {
+  Apply(Credit("fund", "alice", "gold", 50), kT0);
+  const CommandSpec too_much = Spend("buy-1", "alice", "gold", 80);
+  EXPECT_EQ(Apply(too_much, kT0 + 1), Insufficient(50, 1));
+  EXPECT_EQ(Apply(Credit("fund-2", "alice", "gold", 50), kT0 + 2),
+            Applied(100, 2));
+  // The retry of the rejected key is answered from the table, not
+  // re-evaluated against the new balance.
+  EXPECT_EQ(Apply(too_much, kT0 + 3), Insufficient(50, 1));
+  EXPECT_EQ(Apply(Spend("buy-2", "alice", "gold", 80), kT0 + 4),
+            Applied(20, 3));
+  // A rejected spend leaves a record (the key must survive a restart) but
+  // no recent operation.
+  const std::vector<OwnedRecord> records = log_.records();
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[1].reason, Reason::kInsufficientFunds);
+  EXPECT_EQ(records[1].balance_minor, 50);
+  const BalanceReply reply = wallet_.Read("alice");
+  ASSERT_EQ(reply.recent.size(), 3u);
+  EXPECT_EQ(reply.recent.front().op, Op::kSpend);
+  EXPECT_EQ(reply.recent.front().balance_minor, 20);
+}
+
+TEST_F(WalletTest, SpendRetryWithOtherAmountIsConflict) {
+  Apply(Credit("fund", "alice", "gold", 50), kT0);
+  EXPECT_EQ(Apply(Spend("buy", "alice", "gold", 10), kT0 + 1), Applied(40, 2));
+  EXPECT_EQ(Apply(Spend("buy", "alice", "gold", 11), kT0 + 2),
+            Conflict(Field::kAmount));
+  EXPECT_EQ(Apply(Credit("buy", "alice", "gold", 10), kT0 + 3),
+            Conflict(Field::kOp));
+}
+
+// ---------------------------------------------------------------------
 // Reads.
 
 class BalanceReadTest : public WalletTest {};
@@ -947,9 +1036,19 @@ class ConservationLog final : public CommitLog {
     ++records_;
     AccountState& account = accounts_[std::string(record.user) + "/" +
                                       std::string(record.currency)];
-    if (record.status != Status::kApplied ||
-        record.version != account.version + 1 ||
-        record.balance_minor != account.balance_minor + record.amount_minor) {
+    if (record.status != Status::kApplied) {
+      // A rejection records the account as it found it.
+      ++rejected_;
+      if (record.version != account.version ||
+          record.balance_minor != account.balance_minor) {
+        ++violations_;
+      }
+      return;
+    }
+    const std::int64_t delta = SignedDelta(record.op, record.amount_minor);
+    if (record.version != account.version + 1 ||
+        record.balance_minor != account.balance_minor + delta ||
+        record.balance_minor < 0) {
       ++violations_;
     }
     account.balance_minor = record.balance_minor;
@@ -964,10 +1063,15 @@ class ConservationLog final : public CommitLog {
     MutexLock lock(mu_);
     return violations_;
   }
+  std::size_t rejected() const {
+    MutexLock lock(mu_);
+    return rejected_;
+  }
 
  private:
   mutable Mutex mu_;
   std::size_t records_ GUARDED_BY(mu_) = 0;
+  std::size_t rejected_ GUARDED_BY(mu_) = 0;
   std::size_t violations_ GUARDED_BY(mu_) = 0;
   std::map<std::string, AccountState> accounts_ GUARDED_BY(mu_);
 };
@@ -1089,6 +1193,77 @@ TEST_F(ConcurrentApplyTest, DistinctKeysConserveEveryMinorUnit) {
   EXPECT_EQ(read_regressions, 0u);
   EXPECT_EQ(swept, 0u);
   EXPECT_GT(reads, 0u);
+}
+
+// Credits and spends race on a few accounts. Spends that find too little
+// are rejected; every balance must stay at or above zero (the log checks
+// each record) and end at exactly the applied credits minus the applied
+// spends, as the threads' own outcomes report them.
+TEST_F(ConcurrentApplyTest, SpendsAndCreditsRacingNeverOverdraw) {
+  const std::size_t per_thread = 100'000 / kSlowdown;
+  Wallet wallet(ContendedOptions());
+  ConservationLog log;
+  // Per thread and account: net applied change, applied count, rejected.
+  struct Tally {
+    std::int64_t net = 0;
+    std::uint64_t applied = 0;
+    std::uint64_t rejected = 0;
+  };
+  std::vector<std::vector<Tally>> tallies(kThreads,
+                                          std::vector<Tally>(kAccounts));
+  std::latch start(static_cast<std::ptrdiff_t>(kThreads));
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (std::size_t i = 0; i < per_thread; ++i) {
+        const std::string key =
+            "s" + std::to_string(t) + "-" + std::to_string(i);
+        const std::size_t a = (t + i) % kAccounts;
+        const AccountRef account = AccountAt(a);
+        Command command;
+        // Spends ask for more than a credit brings: many must fail.
+        command.op = i % 2 == 0 ? Op::kTopup : Op::kSpend;
+        command.amount_minor = command.op == Op::kSpend ? 15 : 10;
+        command.key = key;
+        command.user = account.user;
+        command.currency = account.currency;
+        command.source = "game1";
+        const Outcome outcome = wallet.Apply(command, kT0, log);
+        Tally& tally = tallies[t][a];
+        if (outcome.status == Status::kApplied) {
+          tally.net += SignedDelta(command.op, command.amount_minor);
+          ++tally.applied;
+        } else {
+          ++tally.rejected;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  std::uint64_t rejected = 0;
+  for (std::size_t a = 0; a < kAccounts; ++a) {
+    Tally total;
+    for (std::size_t t = 0; t < kThreads; ++t) {
+      total.net += tallies[t][a].net;
+      total.applied += tallies[t][a].applied;
+      rejected += tallies[t][a].rejected;
+    }
+    const AccountRef account = AccountAt(a);
+    for (const AccountBalance& b : wallet.Read(account.user).balances) {
+      if (b.currency != account.currency) continue;
+      EXPECT_EQ(b.balance_minor, total.net)
+          << account.user << "/" << account.currency;
+      EXPECT_EQ(b.version, total.applied)
+          << account.user << "/" << account.currency;
+      EXPECT_GE(b.balance_minor, 0);
+    }
+  }
+  EXPECT_GT(rejected, 0u) << "the mix never ran an account dry";
+  EXPECT_EQ(log.rejected(), rejected);
+  EXPECT_EQ(log.records(), kThreads * per_thread);
+  EXPECT_EQ(log.violations(), 0u);
 }
 
 TEST_F(ConcurrentApplyTest, SameKeysRacingApplyEachKeyOnce) {

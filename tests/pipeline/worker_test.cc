@@ -198,6 +198,44 @@ std::string CommandFrame(std::string_view key, int version, std::string_view op,
   });
 }
 
+// A spend over the socket: applied with a negative delta, rejected for
+// insufficient funds with the balance it found, and the rejection both
+// answered again on retry and kept across a restart.
+TEST_F(WorkerTest, SpendsDebitAndInsufficientFundsIsAnsweredAndRemembered) {
+  Send(Credit("fund", "alice", 100));
+  Send(Credit("buy-1", "alice", 30, Op::kSpend));
+  Send(Credit("buy-2", "alice", 500, Op::kSpend));
+  const Collected got = Collect(3, 2);
+  ASSERT_EQ(got.result_count, 3u);
+
+  const Result& bought = got.results.at("buy-1").front();
+  EXPECT_EQ(bought.outcome.status, Status::kApplied);
+  EXPECT_EQ(bought.op, Op::kSpend);
+  EXPECT_EQ(bought.outcome.balance_minor, 70);
+  EXPECT_EQ(bought.outcome.version, 2u);
+  ASSERT_EQ(got.balances.size(), 2u);
+  EXPECT_EQ(got.balances[1].delta_minor, -30);
+  EXPECT_EQ(got.balances[1].balance_minor, 70);
+
+  const Result& refused = got.results.at("buy-2").front();
+  EXPECT_EQ(refused.outcome.status, Status::kRejected);
+  EXPECT_EQ(refused.outcome.reason, Reason::kInsufficientFunds);
+  EXPECT_EQ(refused.outcome.balance_minor, 70);
+  EXPECT_EQ(refused.amount_minor, 500);
+  EXPECT_EQ(BalanceOf("alice", "gold"), 70);
+
+  RestartWorker();
+  Send(Credit("fund-2", "alice", 1000));
+  Send(Credit("buy-2", "alice", 500, Op::kSpend));
+  const Collected after = Collect(2, 1);
+  ASSERT_EQ(after.result_count, 2u);
+  const Result& retried = after.results.at("buy-2").front();
+  EXPECT_EQ(retried.outcome.status, Status::kRejected);
+  EXPECT_EQ(retried.outcome.reason, Reason::kInsufficientFunds);
+  EXPECT_EQ(retried.outcome.balance_minor, 70);
+  EXPECT_EQ(BalanceOf("alice", "gold"), 1070);
+}
+
 TEST_F(WorkerTest, InvalidCommandsAreRejectedWithTheirReason) {
   struct Row {
     std::string key;

@@ -317,8 +317,9 @@ TEST(RecordCodecValidation, FieldsThatDoNotHoldAreCorruptDespiteChecksums) {
       {"status past kRejected",
        Frame(PayloadWith([](PayloadSpec& p) { p.status = 3; })),
        RecordRead::kCorrupt},
-      {"reason past the last",
-       Frame(PayloadWith([](PayloadSpec& p) { p.reason = 6; })),
+      {"reason past the last", Frame(PayloadWith([](PayloadSpec& p) {
+         p.reason = static_cast<std::uint8_t>(kReasonLast) + 1;
+       })),
        RecordRead::kCorrupt},
       {"trailing byte",
        Frame(PayloadWith([](PayloadSpec& p) { p.trailing = "x"; })),

@@ -179,20 +179,25 @@ Outcome Wallet::Apply(const Command& command, std::int64_t now_ms,
   record.source = command.source;
   record.ref = command.ref;
 
-  const std::int64_t delta = SignedDelta(command.op, command.amount_minor);
-  // Amounts are at most kAmountMinorMax, so this sum cannot overflow.
-  const bool overflow = account.balance_minor + delta > kBalanceMinorMax;
-  if (!overflow) {
-    account.balance_minor += delta;
+  // Amounts are at most kAmountMinorMax and balances at most
+  // kBalanceMinorMax, so this sum cannot overflow int64.
+  const std::int64_t after =
+      account.balance_minor + SignedDelta(command.op, command.amount_minor);
+  record.reason = after > kBalanceMinorMax ? Reason::kBalanceOverflow
+                  : after < 0              ? Reason::kInsufficientFunds
+                                           : Reason::kNone;
+  const bool applied = record.reason == Reason::kNone;
+  if (applied) {
+    account.balance_minor = after;
     account.version += 1;
   }
   Check(account.balance_minor >= 0 && account.balance_minor <= kBalanceMinorMax,
         "balance out of range");
-  record.status = overflow ? Status::kRejected : Status::kApplied;
-  record.reason = overflow ? Reason::kBalanceOverflow : Reason::kNone;
+  // A rejection keeps the balance it found: the game can tell the player.
+  record.status = applied ? Status::kApplied : Status::kRejected;
   record.balance_minor = account.balance_minor;
   record.version = account.version;
-  if (!overflow) PushRecent(user, record);
+  if (applied) PushRecent(user, record);
 
   log.Append(record);
   InsertKey(keys, hash, EntryFor(record));

@@ -58,7 +58,7 @@ bool DecodePayload(std::string_view payload, Record& record) {
   if (!in.Int(format) || format != kRecordFormat || !in.Int(op) ||
       !in.Int(status) || !in.Int(reason) || op >= kOpCount ||
       status > static_cast<std::uint8_t>(Status::kRejected) ||
-      reason > static_cast<std::uint8_t>(Reason::kBalanceOverflow)) {
+      reason > static_cast<std::uint8_t>(kReasonLast)) {
     return false;
   }
   record.op = static_cast<Op>(op);

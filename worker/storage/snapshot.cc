@@ -189,7 +189,7 @@ bool ReadKey(SnapshotReader& in, Wallet& wallet, std::int64_t now_ms) {
       !in.Int(entry.currency_hash) || !in.Int(entry.source_hash) ||
       !in.Int(entry.ref_hash) || !in.Enum(kOpCount - 1, op) ||
       !in.Enum(static_cast<std::uint8_t>(Status::kRejected), status) ||
-      !in.Enum(static_cast<std::uint8_t>(Reason::kBalanceOverflow), reason)) {
+      !in.Enum(static_cast<std::uint8_t>(kReasonLast), reason)) {
     return false;
   }
   entry.op = static_cast<Op>(op);
