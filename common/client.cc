@@ -122,6 +122,31 @@ std::variant<std::string, ClientError> QueryClient::Request(
   }
 }
 
+namespace {
+
+ClientError ReplyError(const std::string& error) {
+  const auto code = error == "malformed_reply"
+                        ? ClientError::Code::kMalformedReply
+                        : ClientError::Code::kServerError;
+  return ClientError{code, error};
+}
+
+}  // namespace
+
+std::variant<HistoryReply, ClientError> QueryClient::History(
+    const HistoryQuery& query) {
+  std::string frame;
+  EncodeHistoryQuery(query, frame);
+  auto raw = Request(frame);
+  if (auto* error = std::get_if<ClientError>(&raw)) return *error;
+  HistoryReply reply;
+  std::string error;
+  if (!DecodeHistoryReply(std::get<std::string>(raw), reply, error)) {
+    return ReplyError(error);
+  }
+  return reply;
+}
+
 std::variant<BalanceReply, ClientError> QueryClient::Balance(
     std::string_view user) {
   std::string frame;
@@ -131,10 +156,7 @@ std::variant<BalanceReply, ClientError> QueryClient::Balance(
   BalanceReply reply;
   std::string error;
   if (!DecodeBalanceReply(std::get<std::string>(raw), reply, error)) {
-    const auto code = error == "malformed_reply"
-                          ? ClientError::Code::kMalformedReply
-                          : ClientError::Code::kServerError;
-    return ClientError{code, error};
+    return ReplyError(error);
   }
   return reply;
 }

@@ -87,6 +87,9 @@ class QueryClient {
               int timeout_ms = 5000);
 
   std::variant<BalanceReply, ClientError> Balance(std::string_view user);
+  // One page of the user's operations, newest first; pass the reply's
+  // next_before as `before` for the next page.
+  std::variant<HistoryReply, ClientError> History(const HistoryQuery& query);
 
   // Sends any frame and returns the raw reply; for tools and tests.
   std::variant<std::string, ClientError> Request(std::string_view frame);

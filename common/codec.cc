@@ -512,12 +512,40 @@ Query DecodeQuery(std::string_view frame) {
   if (!CheckVersion(map)) return kQueryErrorVersion;
   const msgpack::object* op = map.Find("op");
   if (!IsStr(op)) return kQueryErrorMalformed;
-  if (AsStr(*op) != "balance") return kQueryErrorOp;
-  BalanceQuery query;
-  if (!map.Str("user", query.user) || !IsValidUser(query.user)) {
-    return kQueryErrorUser;
+  const std::string_view name = AsStr(*op);
+  if (name != "balance" && name != "history") return kQueryErrorOp;
+  std::string user;
+  if (!map.Str("user", user) || !IsValidUser(user)) return kQueryErrorUser;
+  if (name == "balance") return BalanceQuery{std::move(user)};
+
+  HistoryQuery query;
+  query.user = std::move(user);
+  if (map.Find("limit") != nullptr) {
+    std::int64_t limit = 0;
+    if (!map.Integer("limit", limit) || limit < 1 || limit > kHistoryPageMax) {
+      return kQueryErrorLimit;
+    }
+    query.limit = static_cast<std::uint32_t>(limit);
+  }
+  const msgpack::object* before = map.Find("before");
+  if (before != nullptr && before->type != msgpack::type::NIL) {
+    if (before->type != msgpack::type::POSITIVE_INTEGER) {
+      return kQueryErrorCursor;
+    }
+    query.before = before->via.u64;
   }
   return query;
+}
+
+void EncodeHistoryQuery(const HistoryQuery& query, std::string& out) {
+  StringSink sink(out);
+  Packer pk(sink);
+  pk.pack_map(query.before > 0 ? 5 : 4);
+  PackKeyInt(pk, "v", kProtocolVersion);
+  PackKeyStr(pk, "op", "history");
+  PackKeyStr(pk, "user", query.user);
+  PackKeyInt(pk, "limit", query.limit);
+  if (query.before > 0) PackKeyInt(pk, "before", query.before);
 }
 
 void EncodeBalanceQuery(std::string_view user, std::string& out) {
@@ -528,6 +556,27 @@ void EncodeBalanceQuery(std::string_view user, std::string& out) {
   PackKeyStr(pk, "op", "balance");
   PackKeyStr(pk, "user", user);
 }
+
+namespace {
+
+void PackOps(Packer& pk, const std::vector<RecentOp>& ops) {
+  pk.pack_array(static_cast<std::uint32_t>(ops.size()));
+  for (const RecentOp& op : ops) {
+    pk.pack_map(10);
+    PackKeyStr(pk, "op", OpName(op.op));
+    PackKeyStr(pk, "currency", op.currency);
+    PackKeyInt(pk, "amount", op.amount_minor);
+    PackKeyStr(pk, "key", op.key);
+    PackKeyStr(pk, "ref", op.ref);
+    PackKeyStr(pk, "source", op.source);
+    PackKeyInt(pk, "balance", op.balance_minor);
+    PackKeyInt(pk, "version", op.version);
+    PackKeyInt(pk, "time_ms", op.time_ms);
+    PackKeyInt(pk, "seq", op.seq);
+  }
+}
+
+}  // namespace
 
 void EncodeBalanceReply(const BalanceReply& reply, std::string& out) {
   StringSink sink(out);
@@ -544,18 +593,22 @@ void EncodeBalanceReply(const BalanceReply& reply, std::string& out) {
     PackKeyInt(pk, "version", account.version);
   }
   PackStr(pk, "recent");
-  pk.pack_array(static_cast<std::uint32_t>(reply.recent.size()));
-  for (const RecentOp& op : reply.recent) {
-    pk.pack_map(9);
-    PackKeyStr(pk, "op", OpName(op.op));
-    PackKeyStr(pk, "currency", op.currency);
-    PackKeyInt(pk, "amount", op.amount_minor);
-    PackKeyStr(pk, "key", op.key);
-    PackKeyStr(pk, "ref", op.ref);
-    PackKeyStr(pk, "source", op.source);
-    PackKeyInt(pk, "balance", op.balance_minor);
-    PackKeyInt(pk, "version", op.version);
-    PackKeyInt(pk, "time_ms", op.time_ms);
+  PackOps(pk, reply.recent);
+}
+
+void EncodeHistoryReply(const HistoryReply& reply, std::string& out) {
+  StringSink sink(out);
+  Packer pk(sink);
+  pk.pack_map(4);
+  PackKeyInt(pk, "v", kProtocolVersion);
+  PackKeyStr(pk, "user", reply.user);
+  PackStr(pk, "ops");
+  PackOps(pk, reply.ops);
+  PackStr(pk, "next");
+  if (reply.next_before > 0) {
+    pk.pack(reply.next_before);
+  } else {
+    pk.pack_nil();
   }
 }
 
@@ -577,7 +630,18 @@ bool DecodeRecent(const msgpack::object& obj, RecentOp& op) {
          map.Str("ref", op.ref) && map.Str("source", op.source) &&
          map.Integer("balance", op.balance_minor) &&
          map.Integer("version", op.version) &&
-         map.Integer("time_ms", op.time_ms);
+         map.Integer("time_ms", op.time_ms) && map.Integer("seq", op.seq);
+}
+
+bool DecodeOps(const msgpack::object* array, std::vector<RecentOp>& ops) {
+  if (array == nullptr || array->type != msgpack::type::ARRAY) return false;
+  ops.clear();
+  for (std::uint32_t i = 0; i < array->via.array.size; ++i) {
+    RecentOp op;
+    if (!DecodeRecent(array->via.array.ptr[i], op)) return false;
+    ops.push_back(std::move(op));
+  }
+  return true;
 }
 
 bool DecodeBalances(const msgpack::object& obj,
@@ -613,19 +677,37 @@ bool DecodeBalanceReply(std::string_view payload, BalanceReply& reply,
   if (map.Str("error", error)) return false;
   error = "malformed_reply";
   const msgpack::object* balances = map.Find("balances");
-  const msgpack::object* recent = map.Find("recent");
   if (!CheckVersion(map) || !map.Str("user", reply.user) ||
-      balances == nullptr || recent == nullptr ||
-      recent->type != msgpack::type::ARRAY) {
+      balances == nullptr) {
     return false;
   }
   reply.balances.clear();
-  reply.recent.clear();
-  if (!DecodeBalances(*balances, reply.balances)) return false;
-  for (std::uint32_t i = 0; i < recent->via.array.size; ++i) {
-    RecentOp op;
-    if (!DecodeRecent(recent->via.array.ptr[i], op)) return false;
-    reply.recent.push_back(std::move(op));
+  if (!DecodeBalances(*balances, reply.balances) ||
+      !DecodeOps(map.Find("recent"), reply.recent)) {
+    return false;
+  }
+  error.clear();
+  return true;
+}
+
+bool DecodeHistoryReply(std::string_view payload, HistoryReply& reply,
+                        std::string& error) {
+  msgpack::zone zone;
+  msgpack::object obj;
+  error = "malformed_reply";
+  if (!UnpackMap(zone, payload, obj)) return false;
+  const MapView map(obj);
+  if (map.Str("error", error)) return false;
+  error = "malformed_reply";
+  const msgpack::object* next = map.Find("next");
+  if (!CheckVersion(map) || !map.Str("user", reply.user) ||
+      !DecodeOps(map.Find("ops"), reply.ops) || next == nullptr) {
+    return false;
+  }
+  reply.next_before = 0;
+  if (next->type != msgpack::type::NIL &&
+      !map.Integer("next", reply.next_before)) {
+    return false;
   }
   error.clear();
   return true;

@@ -73,14 +73,19 @@ bool DecodeBalanceEvent(std::string_view payload, BalanceEvent& event);
 
 // Queries. A query frame decodes to a request or to an error name that the
 // server sends back with EncodeQueryError.
-using Query = std::variant<BalanceQuery, std::string_view /* error */>;
+using Query =
+    std::variant<BalanceQuery, HistoryQuery, std::string_view /* error */>;
 Query DecodeQuery(std::string_view frame);
 void EncodeBalanceQuery(std::string_view user, std::string& out);
+void EncodeHistoryQuery(const HistoryQuery& query, std::string& out);
 void EncodeBalanceReply(const BalanceReply& reply, std::string& out);
+void EncodeHistoryReply(const HistoryReply& reply, std::string& out);
 void EncodeQueryError(std::string_view error, std::string& out);
 // Decodes a reply. On a server error, returns false and sets `error` to
 // its name; on a malformed reply, returns false with "malformed_reply".
 bool DecodeBalanceReply(std::string_view payload, BalanceReply& reply,
+                        std::string& error);
+bool DecodeHistoryReply(std::string_view payload, HistoryReply& reply,
                         std::string& error);
 
 // Query error names (docs/protocol.md lists them).
@@ -88,6 +93,10 @@ inline constexpr std::string_view kQueryErrorMalformed = "malformed_request";
 inline constexpr std::string_view kQueryErrorVersion = "unsupported_version";
 inline constexpr std::string_view kQueryErrorOp = "unsupported_op";
 inline constexpr std::string_view kQueryErrorUser = "invalid_user";
+// History: `limit` not an int in 1..kHistoryPageMax, or `before` not a
+// non-negative int.
+inline constexpr std::string_view kQueryErrorLimit = "invalid_limit";
+inline constexpr std::string_view kQueryErrorCursor = "invalid_cursor";
 // The worker's storage has failed; it answers nothing it cannot vouch for.
 inline constexpr std::string_view kQueryErrorUnavailable = "unavailable";
 

@@ -39,6 +39,10 @@ inline constexpr std::size_t kDecodeDepthMax = 4;
 
 // How many of a user's latest operations a balance query returns.
 inline constexpr std::size_t kRecentOpsMax = 8;
+// Operations per page of a history query: the default and the most a
+// request may ask for.
+inline constexpr std::uint32_t kHistoryPageDefault = 20;
+inline constexpr std::uint32_t kHistoryPageMax = 100;
 
 // Values are persisted in the journal and snapshots: add to the end only.
 enum class Op : std::uint8_t {
@@ -143,6 +147,10 @@ struct RecentOp {
   std::int64_t balance_minor = 0;
   std::uint64_t version = 0;
   std::int64_t time_ms = 0;  // Unix epoch milliseconds.
+  // The user's operation number: 1 for the first applied operation, then
+  // +1 each, across currencies. Stable across restarts; history cursors
+  // are made of it.
+  std::uint64_t seq = 0;
 };
 
 struct AccountBalance {
@@ -158,9 +166,25 @@ struct BalanceReply {
   std::vector<RecentOp> recent;          // Newest first.
 };
 
-// Query request of protocol v1.
+// Query requests of protocol v1.
 struct BalanceQuery {
   std::string user;
+};
+
+// A page of a user's operations, newest first: those with seq < `before`
+// (all when 0), at most `limit`.
+struct HistoryQuery {
+  std::string user;
+  std::uint32_t limit = kHistoryPageDefault;
+  std::uint64_t before = 0;
+};
+
+struct HistoryReply {
+  std::string user;
+  std::vector<RecentOp> ops;  // Newest first.
+  // The `before` that asks for the next, older page; 0 when this page
+  // reaches the oldest operation the worker keeps.
+  std::uint64_t next_before = 0;
 };
 
 std::string_view OpName(Op op);

@@ -33,6 +33,7 @@ struct ProgramContext {
 
 int RunSend(const ProgramContext& context, std::span<char* const> args);
 int RunBalance(const ProgramContext& context, std::span<char* const> args);
+int RunHistory(const ProgramContext& context, std::span<char* const> args);
 int RunWatch(const ProgramContext& context, std::span<char* const> args);
 int RunLoad(const ProgramContext& context, std::span<char* const> args);
 int RunAudit(const ProgramContext& context, std::span<char* const> args);

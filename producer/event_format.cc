@@ -58,6 +58,7 @@ void WriteRecentFields(const RecentOp& op, Writer& out) {
   out.Str("key", op.key);
   out.Str("source", op.source);
   if (!op.ref.empty()) out.Str("ref", op.ref);
+  out.Uint("seq", op.seq);
 }
 
 std::vector<std::string> BalanceReplyText(const BalanceReply& reply) {
@@ -138,6 +139,39 @@ std::vector<std::string> FormatBalanceReply(const BalanceReply& reply,
                                             OutputStyle style) {
   if (style == OutputStyle::kJson) return {BalanceReplyJson(reply)};
   return BalanceReplyText(reply);
+}
+
+std::vector<std::string> FormatHistoryReply(const HistoryReply& reply,
+                                            OutputStyle style) {
+  if (style == OutputStyle::kJson) {
+    std::vector<std::string> ops;
+    for (const RecentOp& op : reply.ops) {
+      JsonObject object;
+      WriteRecentFields(op, object);
+      object.Int("time_ms", op.time_ms);
+      ops.push_back(object.Finish());
+    }
+    JsonObject page;
+    page.Str("user", reply.user).Raw("ops", JsonArray(ops));
+    if (reply.next_before > 0) page.Uint("next_before", reply.next_before);
+    return {page.Finish()};
+  }
+  std::vector<std::string> lines;
+  for (const RecentOp& op : reply.ops) {
+    KeyValueLine line("history");
+    line.Str("user", reply.user);
+    WriteRecentFields(op, line);
+    lines.push_back(line.text());
+  }
+  KeyValueLine end("page");
+  end.Str("user", reply.user).Uint("ops", reply.ops.size());
+  if (reply.next_before > 0) {
+    end.Uint("next_before", reply.next_before);
+  } else {
+    end.Str("next_before", "none");
+  }
+  lines.push_back(end.text());
+  return lines;
 }
 
 std::string FormatUtcMs(std::int64_t time_ms) {

@@ -22,6 +22,11 @@ std::string FormatBalanceEvent(const BalanceEvent& event, OutputStyle style);
 std::vector<std::string> FormatBalanceReply(const BalanceReply& reply,
                                             OutputStyle style);
 
+// Text: one line per operation (newest first), then a `page` line with
+// the cursor for the next page. JSON: a single line.
+std::vector<std::string> FormatHistoryReply(const HistoryReply& reply,
+                                            OutputStyle style);
+
 // "2026-12-03T20:15:00.123Z" for a Unix epoch time in milliseconds.
 std::string FormatUtcMs(std::int64_t time_ms);
 

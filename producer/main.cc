@@ -25,9 +25,10 @@ struct Subcommand {
   int (*run)(const ProgramContext&, std::span<char* const>);
 };
 
-constexpr std::array<Subcommand, 5> kSubcommands = {{
+constexpr std::array<Subcommand, 6> kSubcommands = {{
     {"send", "send one command and print its result", RunSend},
     {"balance", "print a user's balances and recent operations", RunBalance},
+    {"history", "page through a user's operations, newest first", RunHistory},
     {"watch", "print results and balance events as they happen", RunWatch},
     {"load", "load-test the worker and verify every outcome", RunLoad},
     {"audit", "check that acknowledged credits survive a restart", RunAudit},

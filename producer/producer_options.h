@@ -41,6 +41,15 @@ struct BalanceOptions {
   bool json = false;
 };
 
+struct HistoryOptions {
+  std::string user;                // Required.
+  std::int64_t limit = 20;         // Operations per page.
+  std::int64_t before = 0;         // Cursor; 0 starts at the newest.
+  bool all = false;                // Follow cursors to the oldest kept.
+  std::int64_t timeout_ms = 5000;  // Wait for each reply.
+  bool json = false;
+};
+
 struct WatchOptions {
   // nullopt: not subscribed; "": every source or user; else that one.
   // With neither flag given, watch subscribes to everything.

@@ -993,12 +993,24 @@ MapFrame ValidQuery() {
   return frame;
 }
 
-// "user=<user>" for a request, "error=<name>" for a refusal.
+// "user=<user>" for a balance request, "history user=<user> limit=<n>
+// before=<seq>" for a history request, "error=<name>" for a refusal.
 std::string Describe(const Query& query) {
   if (const auto* request = std::get_if<BalanceQuery>(&query)) {
     return "user=" + request->user;
   }
+  if (const auto* request = std::get_if<HistoryQuery>(&query)) {
+    return "history user=" + request->user +
+           " limit=" + std::to_string(request->limit) +
+           " before=" + std::to_string(request->before);
+  }
   return "error=" + std::string(std::get<std::string_view>(query));
+}
+
+MapFrame HistoryQueryFrame() {
+  MapFrame frame;
+  frame.Set("v", Pack(1)).Set("op", Str("history")).Set("user", Str(kUser));
+  return frame;
 }
 
 struct QueryCase {
@@ -1017,9 +1029,17 @@ std::vector<QueryCase> QueryCases() {
   const std::string version = "error=" + std::string(kQueryErrorVersion);
   const std::string op = "error=" + std::string(kQueryErrorOp);
   const std::string user = "error=" + std::string(kQueryErrorUser);
+  const std::string limit = "error=" + std::string(kQueryErrorLimit);
+  const std::string cursor = "error=" + std::string(kQueryErrorCursor);
   const auto with = [](std::string_view name, std::string value) {
     return ValidQuery().Set(name, std::move(value)).Encode();
   };
+  const auto history_with = [](std::string_view name, std::string value) {
+    return HistoryQueryFrame().Set(name, std::move(value)).Encode();
+  };
+  std::string history_encoded;
+  EncodeHistoryQuery({std::string(kUser), kHistoryPageMax, 42},
+                     history_encoded);
   const auto without = [](std::string_view name) {
     return ValidQuery().Drop(name).Encode();
   };
@@ -1052,6 +1072,22 @@ std::vector<QueryCase> QueryCases() {
       {"user_over_max", with("user", Str(user_max + "u")), user},
       {"user_slash", with("user", Str("a/b")), user},
       {"user_int", with("user", Pack(7)), user},
+      // History: optional limit and cursor, each checked.
+      {"history_defaults", HistoryQueryFrame().Encode(),
+       "history user=alice limit=20 before=0"},
+      {"history_encoded", history_encoded,
+       "history user=alice limit=100 before=42"},
+      {"history_limit_1", history_with("limit", Pack(1)),
+       "history user=alice limit=1 before=0"},
+      {"history_limit_0", history_with("limit", Pack(0)), limit},
+      {"history_limit_over_max",
+       history_with("limit", Pack(kHistoryPageMax + 1)), limit},
+      {"history_limit_string", history_with("limit", Str("5")), limit},
+      {"history_before_nil", history_with("before", Nil()),
+       "history user=alice limit=20 before=0"},
+      {"history_before_negative", history_with("before", Pack(-3)), cursor},
+      {"history_before_string", history_with("before", Str("9")), cursor},
+      {"history_user_missing", HistoryQueryFrame().Drop("user").Encode(), user},
   };
 }
 
@@ -1157,6 +1193,34 @@ INSTANTIATE_TEST_SUITE_P(Table, BalanceReplySurvivesRoundTrip,
                          ::testing::ValuesIn(ReplyCases()),
                          ::testing::PrintToStringParamName());
 
+TEST(HistoryReplySurvivesRoundTrip, WithAndWithoutANextPage) {
+  for (const std::uint64_t next : {std::uint64_t{0}, std::uint64_t{12}}) {
+    SCOPED_TRACE("next_before=" + std::to_string(next));
+    HistoryReply sent;
+    sent.user = kUser;
+    for (std::uint64_t seq = 15; seq > 12; --seq) {
+      sent.ops.push_back(SampleRecent(Op::kSpend, kRef, seq));
+      sent.ops.back().seq = seq;
+    }
+    sent.next_before = next;
+    std::string payload;
+    EncodeHistoryReply(sent, payload);
+
+    HistoryReply got;
+    got.next_before = 99;
+    std::string error = "unset";
+    ASSERT_TRUE(DecodeHistoryReply(payload, got, error)) << error;
+    EXPECT_EQ(got.user, sent.user);
+    EXPECT_EQ(got.next_before, next);
+    ASSERT_EQ(got.ops.size(), 3u);
+    for (std::size_t i = 0; i < got.ops.size(); ++i) {
+      EXPECT_EQ(got.ops[i].seq, sent.ops[i].seq);
+      EXPECT_EQ(got.ops[i].op, Op::kSpend);
+      EXPECT_EQ(got.ops[i].key, sent.ops[i].key);
+    }
+  }
+}
+
 TEST(QueryErrorReply, DecodesAsFalseWithTheErrorName) {
   for (std::string_view name : {kQueryErrorMalformed, kQueryErrorVersion,
                                 kQueryErrorOp, kQueryErrorUser}) {
@@ -1212,7 +1276,8 @@ MapFrame ValidRecentFrame() {
       .Set("source", Str(kSource))
       .Set("balance", Pack(1250))
       .Set("version", Pack(3))
-      .Set("time_ms", Pack(std::int64_t{1'733'250'000'000}));
+      .Set("time_ms", Pack(std::int64_t{1'733'250'000'000}))
+      .Set("seq", Pack(7));
   return frame;
 }
 

@@ -65,6 +65,13 @@ std::vector<Flag> Flags(WorkerOptions& o, LogLevel& level) {
          o.key_window_ms = s * 1000;
          return true;
        }},
+      {"history-per-user",
+       "operations kept per user for history queries (8..10000); each "
+       "costs about 200 bytes of memory and snapshot",
+       [&o](std::string_view v) {
+         return ParseInt<std::size_t>(v, kRecentOpsMax, 10'000,
+                                      o.history_per_user);
+       }},
       {"snapshot-every-mb", "journal growth that triggers a snapshot, MiB",
        [&o](std::string_view v) {
          std::uint64_t mb = 0;
@@ -115,6 +122,7 @@ std::string DefaultOf(std::string_view name, const WorkerOptions& o) {
   if (name == "data-dir") return o.data_dir;
   if (name == "sync") return std::string(SyncModeName(o.sync));
   if (name == "key-window-s") return std::to_string(o.key_window_ms / 1000);
+  if (name == "history-per-user") return std::to_string(o.history_per_user);
   if (name == "snapshot-every-mb") {
     return std::to_string(o.snapshot_every_bytes >> 20);
   }

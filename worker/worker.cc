@@ -35,6 +35,7 @@ std::unique_ptr<Worker> Worker::Start(const WorkerOptions& options,
   WalletOptions wallet_options;
   wallet_options.stripes = options.stripes;
   wallet_options.key_window_ms = options.key_window_ms;
+  wallet_options.history_per_user = options.history_per_user;
   worker->wallet_ = std::make_unique<Wallet>(wallet_options);
 
   StoreOptions store_options;
@@ -71,14 +72,15 @@ std::unique_ptr<Worker> Worker::Start(const WorkerOptions& options,
   Log(LogLevel::kInfo, "worker",
       "event=start commands=%s events=%s queries=%s threads=%d "
       "data_dir=%s sync=%.*s key_window_ms=%" PRId64
-      " events_hwm=%d frame_bytes_max=%zu batch_max=%zu accounts=%zu "
+      " history_per_user=%zu events_hwm=%d frame_bytes_max=%zu batch_max=%zu "
+      "accounts=%zu "
       "keys=%zu",
       w.commands_bound_.c_str(), w.events_bound_.c_str(),
       w.queries_bound_.c_str(), threads, options.data_dir.c_str(),
       static_cast<int>(SyncModeName(options.sync).size()),
       SyncModeName(options.sync).data(), options.key_window_ms,
-      options.events_hwm, kCommandFrameBytesMax, kCommandBatchMax,
-      w.wallet_->account_count(), w.wallet_->key_count());
+      options.history_per_user, options.events_hwm, kCommandFrameBytesMax,
+      kCommandBatchMax, w.wallet_->account_count(), w.wallet_->key_count());
   return worker;
 }
 

@@ -34,6 +34,8 @@ struct WorkerOptions {
   std::string data_dir = "wallet-data";
   SyncMode sync = SyncMode::kAlways;
   std::int64_t key_window_ms = 24LL * 3600 * 1000;
+  // Operations kept per user for history queries; older ones are dropped.
+  std::size_t history_per_user = 32;
   std::uint64_t snapshot_every_bytes = 256ULL << 20;
   std::uint64_t segment_bytes_max = 64ULL << 20;
   // Send high-water mark of the events socket, per subscriber, in

@@ -215,7 +215,7 @@ std::string Describe(const RecentOp& op) {
   out << OpName(op.op) << " " << op.currency << " amount=" << op.amount_minor
       << " key=" << op.key << " ref=" << op.ref << " source=" << op.source
       << " balance=" << op.balance_minor << " version=" << op.version
-      << " time=" << op.time_ms;
+      << " time=" << op.time_ms << " seq=" << op.seq;
   return out.str();
 }
 
@@ -575,6 +575,91 @@ TEST_F(WalletTest, SpendRetryWithOtherAmountIsConflict) {
 }
 
 // ---------------------------------------------------------------------
+// History.
+
+class HistoryTest : public ::testing::Test {
+ protected:
+  static WalletOptions Options() {
+    WalletOptions options = TestOptions();
+    options.history_per_user = 10;
+    return options;
+  }
+
+  // Seqs of a page, newest first, then "next=<before>".
+  std::string Page(std::uint32_t limit, std::uint64_t before) const {
+    const HistoryReply reply = wallet_.History({"alice", limit, before});
+    std::string out;
+    for (const RecentOp& op : reply.ops) out += std::to_string(op.seq) + " ";
+    return out + "next=" + std::to_string(reply.next_before);
+  }
+
+  Wallet wallet_{Options()};
+  RecordingLog log_;
+};
+
+TEST_F(HistoryTest, PagesGoNewestFirstDownToTheOldestKept) {
+  // 15 operations, credits and spends, two currencies; rejections and
+  // duplicates are not operations.
+  for (int i = 1; i <= 15; ++i) {
+    const std::string currency = i % 2 == 0 ? "gems" : "gold";
+    const CommandSpec spec =
+        i > 4 && i % 3 == 0
+            ? Spend("h" + std::to_string(i), "alice", currency, 1)
+            : Credit("h" + std::to_string(i), "alice", currency, 5);
+    ASSERT_EQ(wallet_.Apply(spec.View(), kT0 + i, log_).status,
+              Status::kApplied);
+  }
+  wallet_.Apply(Spend("too-much", "alice", "gold", 1000).View(), kT0, log_);
+  wallet_.Apply(Credit("h1", "alice", "gold", 5).View(), kT0, log_);
+
+  EXPECT_EQ(Page(4, 0), "15 14 13 12 next=12");
+  EXPECT_EQ(Page(4, 12), "11 10 9 8 next=8");
+  // Ten are kept: 6..15. The last page says there is nothing older.
+  EXPECT_EQ(Page(4, 8), "7 6 next=0");
+  EXPECT_EQ(Page(100, 0), "15 14 13 12 11 10 9 8 7 6 next=0");
+  EXPECT_EQ(Page(2, 7), "6 next=0");
+  EXPECT_EQ(Page(2, 6), "next=0");
+  // A cursor newer than anything returns from the newest.
+  EXPECT_EQ(Page(1, 1000), "15 next=15");
+
+  const HistoryReply newest = wallet_.History({"alice", 1, 0});
+  ASSERT_EQ(newest.ops.size(), 1u);
+  EXPECT_EQ(newest.ops[0].key, "h15");
+  EXPECT_EQ(newest.ops[0].op, Op::kSpend);
+  // A balance query still shows only the latest kRecentOpsMax.
+  EXPECT_EQ(wallet_.Read("alice").recent.size(), kRecentOpsMax);
+  EXPECT_EQ(wallet_.History({"nobody", 5, 0}).ops.size(), 0u);
+}
+
+TEST_F(HistoryTest, ReplayAndImportKeepTheSameSeqs) {
+  for (int i = 1; i <= 12; ++i) {
+    wallet_.Apply(Credit("r" + std::to_string(i), "alice", "gold", 1).View(),
+                  kT0 + i, log_);
+  }
+  Wallet replayed(Options());
+  for (const OwnedRecord& record : log_.records()) {
+    replayed.Replay(record.View(), kT0 + 20);
+  }
+  Wallet imported(Options());
+  for (std::size_t s = 0; s < wallet_.stripe_count(); ++s) {
+    for (const auto& [user, op] : wallet_.ExportUsers(s).recent) {
+      imported.ImportRecent(user, op);
+    }
+  }
+  const std::string want = Page(50, 0);
+  EXPECT_EQ(want, "12 11 10 9 8 7 6 5 4 3 next=0");
+  for (const Wallet* other : {&replayed, &imported}) {
+    const HistoryReply reply = other->History({"alice", 50, 0});
+    std::string got;
+    for (const RecentOp& op : reply.ops) got += std::to_string(op.seq) + " ";
+    EXPECT_EQ(got + "next=" + std::to_string(reply.next_before), want);
+  }
+  // The next operation continues the numbering.
+  imported.Apply(Credit("r13", "alice", "gold", 1).View(), kT0 + 30, log_);
+  EXPECT_EQ(imported.History({"alice", 1, 0}).ops.at(0).seq, 13u);
+}
+
+// ---------------------------------------------------------------------
 // Reads.
 
 class BalanceReadTest : public WalletTest {};
@@ -642,6 +727,7 @@ TEST_F(BalanceReadTest, RecentOpsAreNewestFirstAndBounded) {
     op.balance_minor = balance;
     op.version = version;
     op.time_ms = time_ms;
+    op.seq = i + 1;
     expected.push_back(op);
   }
 

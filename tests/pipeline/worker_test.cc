@@ -236,6 +236,40 @@ TEST_F(WorkerTest, SpendsDebitAndInsufficientFundsIsAnsweredAndRemembered) {
   EXPECT_EQ(BalanceOf("alice", "gold"), 1070);
 }
 
+// History over the query socket, paged with the cursor, and the same
+// pages after a restart.
+TEST_F(WorkerTest, HistoryPagesSurviveARestart) {
+  for (int i = 1; i <= 7; ++i) {
+    Send(Credit("hist-" + std::to_string(i), "bob", 10 * i,
+                i == 7 ? Op::kSpend : Op::kTopup));
+  }
+  ASSERT_EQ(Collect(7, 7).result_count, 7u);
+
+  const auto pages = [this] {
+    QueryClient client(context_, worker_->queries_endpoint());
+    std::string out;
+    std::uint64_t before = 0;
+    do {
+      auto reply = client.History({"bob", 3, before});
+      const auto* page = std::get_if<HistoryReply>(&reply);
+      if (page == nullptr) return std::string("error");
+      for (const RecentOp& op : page->ops) {
+        out += op.key + "/" + std::to_string(op.seq) + "/" +
+               std::to_string(op.balance_minor) + " ";
+      }
+      out += "| ";
+      before = page->next_before;
+    } while (before != 0);
+    return out;
+  };
+  const std::string before_restart = pages();
+  EXPECT_EQ(before_restart,
+            "hist-7/7/140 hist-6/6/210 hist-5/5/150 | "
+            "hist-4/4/100 hist-3/3/60 hist-2/2/30 | hist-1/1/10 | ");
+  RestartWorker();
+  EXPECT_EQ(pages(), before_restart);
+}
+
 TEST_F(WorkerTest, InvalidCommandsAreRejectedWithTheirReason) {
   struct Row {
     std::string key;

@@ -85,12 +85,15 @@ std::uint32_t HashField(std::string_view text) {
 
 Wallet::Wallet(const WalletOptions& options)
     : key_window_ms_(options.key_window_ms),
+      history_per_user_(options.history_per_user),
       stripe_mask_(options.stripes - 1),
       key_stripes_(options.stripes),
       user_stripes_(options.stripes) {
   Check(options.stripes > 0 && (options.stripes & stripe_mask_) == 0,
         "stripe count must be a power of two");
   Check(options.key_window_ms > 0, "key window must be positive");
+  Check(options.history_per_user >= kRecentOpsMax,
+        "history must keep at least the recent operations");
 }
 
 Wallet::KeyStripe& Wallet::KeyStripeFor(const KeyHash& hash) {
@@ -118,9 +121,10 @@ Wallet::Account& Wallet::FindOrAddAccount(User& user,
   return user.accounts.emplace_back(Account{std::string(currency), 0, 0});
 }
 
-void Wallet::PushRecent(User& user, const Record& record) {
-  if (user.recent.size() == kRecentOpsMax) user.recent.pop_front();
+void Wallet::PushRecent(User& user, const Record& record) const {
+  if (user.recent.size() == history_per_user_) user.recent.pop_front();
   user.recent.push_back(RecentFor(record));
+  user.recent.back().seq = ++user.ops;
 }
 
 void Wallet::InsertKey(KeyStripe& stripe, const KeyHash& hash,
@@ -222,12 +226,39 @@ BalanceReply Wallet::Read(std::string_view user_id) const {
     reply.balances.push_back(
         {account.currency, account.balance_minor, account.version});
   }
-  reply.recent.assign(found->second.recent.rbegin(),
-                      found->second.recent.rend());
+  const std::deque<RecentOp>& recent = found->second.recent;
+  const std::size_t shown = std::min(recent.size(), kRecentOpsMax);
+  reply.recent.assign(recent.rbegin(),
+                      recent.rbegin() + static_cast<std::ptrdiff_t>(shown));
   std::sort(reply.balances.begin(), reply.balances.end(),
             [](const AccountBalance& a, const AccountBalance& b) {
               return a.currency < b.currency;
             });
+  return reply;
+}
+
+HistoryReply Wallet::History(const HistoryQuery& query) const {
+  HistoryReply reply;
+  reply.user = query.user;
+  const UserStripe& users = UserStripeFor(query.user);
+  MutexLock lock(users.mu);
+  auto found = users.users.find(query.user);
+  if (found == users.users.end()) return reply;
+  const std::deque<RecentOp>& recent = found->second.recent;
+  // Seqs are consecutive from front to back, so the page starts at an
+  // index, not a search.
+  auto from = recent.rbegin();
+  if (query.before > 0 && !recent.empty()) {
+    const std::uint64_t newest = recent.back().seq;
+    const std::uint64_t skip =
+        query.before > newest ? 0 : newest - query.before + 1;
+    from += static_cast<std::ptrdiff_t>(
+        std::min<std::uint64_t>(skip, recent.size()));
+  }
+  const auto left = static_cast<std::size_t>(recent.rend() - from);
+  const std::size_t count = std::min<std::size_t>(left, query.limit);
+  reply.ops.assign(from, from + static_cast<std::ptrdiff_t>(count));
+  if (count < left) reply.next_before = reply.ops.back().seq;
   return reply;
 }
 
@@ -321,8 +352,10 @@ void Wallet::ImportRecent(std::string_view user_id, const RecentOp& op) {
   UserStripe& users = UserStripeFor(user_id);
   MutexLock lock(users.mu);
   User& user = users.users[std::string(user_id)];
-  if (user.recent.size() == kRecentOpsMax) user.recent.pop_front();
+  // A snapshot lists a user's operations oldest first, with their seqs.
+  if (user.recent.size() == history_per_user_) user.recent.pop_front();
   user.recent.push_back(op);
+  user.ops = std::max(user.ops, op.seq);
 }
 
 void Wallet::ImportKey(const KeyHash& hash, const KeyEntry& entry,

@@ -71,6 +71,9 @@ struct WalletOptions {
   std::size_t stripes = 1024;
   // How long a key is remembered after its first application.
   std::int64_t key_window_ms = 24LL * 3600 * 1000;
+  // Latest operations kept per user for history queries (and snapshots);
+  // at least kRecentOpsMax so that balance queries can show theirs.
+  std::size_t history_per_user = 32;
 };
 
 class Wallet {
@@ -86,6 +89,8 @@ class Wallet {
 
   // The user's accounts (sorted by currency) and latest operations.
   BalanceReply Read(std::string_view user) const;
+  // A page of the user's kept operations, newest first.
+  HistoryReply History(const HistoryQuery& query) const;
 
   // Forgets keys older than the window; returns how many were removed.
   std::size_t ExpireKeys(std::int64_t now_ms);
@@ -133,7 +138,10 @@ class Wallet {
 
   struct User {
     std::vector<Account> accounts;  // A handful per user: linear search.
-    std::deque<RecentOp> recent;    // Newest at the back, bounded.
+    // Newest at the back, at most history_per_user_; seq grows by one
+    // from front to back.
+    std::deque<RecentOp> recent;
+    std::uint64_t ops = 0;  // Operations ever applied: the newest seq.
   };
 
   // Padded to a cache line each so that stripes never share one.
@@ -157,13 +165,14 @@ class Wallet {
   const UserStripe& UserStripeFor(std::string_view user) const;
 
   Account& FindOrAddAccount(User& user, std::string_view currency);
-  static void PushRecent(User& user, const Record& record);
+  void PushRecent(User& user, const Record& record) const;
   bool IsExpired(const KeyEntry& entry, std::int64_t now_ms) const;
   void InsertKey(KeyStripe& stripe, const KeyHash& hash, const KeyEntry& entry)
       REQUIRES(stripe.mu);
 
   // Fixed after construction.
   const std::int64_t key_window_ms_;
+  const std::size_t history_per_user_;
   const std::size_t stripe_mask_;
   std::vector<KeyStripe> key_stripes_;
   std::vector<UserStripe> user_stripes_;

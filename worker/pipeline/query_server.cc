@@ -35,14 +35,21 @@ void QueryServer::Answer(std::string_view request, std::string& reply) {
     EncodeQueryError(*error, reply);
     return;
   }
-  const BalanceReply balances =
-      wallet_.Read(std::get<BalanceQuery>(query).user);
-  if (!journal_.WaitDurable(journal_.appended_position())) {
-    counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
-    EncodeQueryError(kQueryErrorUnavailable, reply);
+  if (const auto* balance = std::get_if<BalanceQuery>(&query)) {
+    const BalanceReply balances = wallet_.Read(balance->user);
+    if (WaitDurable(reply)) EncodeBalanceReply(balances, reply);
     return;
   }
-  EncodeBalanceReply(balances, reply);
+  const HistoryReply history = wallet_.History(std::get<HistoryQuery>(query));
+  if (WaitDurable(reply)) EncodeHistoryReply(history, reply);
+}
+
+bool QueryServer::WaitDurable(std::string& reply) {
+  // What was just read may include changes still on their way to disk.
+  if (journal_.WaitDurable(journal_.appended_position())) return true;
+  counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
+  EncodeQueryError(kQueryErrorUnavailable, reply);
+  return false;
 }
 
 void QueryServer::Run() {

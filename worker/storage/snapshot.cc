@@ -17,7 +17,8 @@ namespace {
 static_assert(std::endian::native == std::endian::little,
               "the on-disk format is little-endian");
 
-constexpr char kMagic[8] = {'W', 'S', 'N', 'A', 'P', '0', '0', '1'};
+// Format 2 added the operation's seq to recent entries.
+constexpr char kMagic[8] = {'W', 'S', 'N', 'A', 'P', '0', '0', '2'};
 constexpr std::size_t kFlushBytes = 1 << 20;
 
 enum Tag : std::uint8_t { kAccount = 1, kRecent = 2, kKey = 3, kEnd = 0xff };
@@ -81,6 +82,7 @@ void WriteRecent(SnapshotWriter& out, const std::string& user,
   out.Int(op.balance_minor);
   out.Int(op.version);
   out.Int(op.time_ms);
+  out.Int(op.seq);
 }
 
 void WriteKey(SnapshotWriter& out, const KeyHash& hash, const KeyEntry& entry) {
@@ -171,7 +173,7 @@ bool ReadRecent(SnapshotReader& in, Wallet& wallet) {
   if (!in.Str(user) || !in.Enum(kOpCount - 1, op_code) ||
       !in.Str(op.currency) || !in.Int(op.amount_minor) || !in.Str(op.key) ||
       !in.Str(op.ref) || !in.Str(op.source) || !in.Int(op.balance_minor) ||
-      !in.Int(op.version) || !in.Int(op.time_ms)) {
+      !in.Int(op.version) || !in.Int(op.time_ms) || !in.Int(op.seq)) {
     return false;
   }
   op.op = static_cast<Op>(op_code);
