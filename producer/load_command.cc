@@ -62,13 +62,15 @@ constexpr CommandHelp kHelp = {
     "load",
     "[flags]",
     "Load-tests the worker and verifies it end to end. Sends N commands in "
-    "total from K threads: fresh credits of 1..1000 to user-0..user-M-1 "
-    "under keys unique to this run, plus P% identical retries and Q% "
-    "conflicting reuses of keys whose first result has arrived. Checks that "
-    "every fresh key is applied, every retry answers duplicate with the "
-    "first balance and version, every conflict is rejected key_conflict "
-    "naming the changed field, no result is missing, and each user's final "
-    "balance is its starting balance plus the credits applied. Prints "
+    "total from K threads: fresh commands of 1..1000 to user-0..user-M-1 "
+    "under keys unique to this run (topups, and S% spends), plus P% "
+    "identical retries and Q% conflicting reuses of keys whose first result "
+    "has arrived. Checks that every fresh credit is applied and every spend "
+    "applied or refused for insufficient funds, no balance ever below zero, "
+    "every retry answers as its key first did with the same balance and "
+    "version, every conflict is rejected key_conflict naming the changed "
+    "field, no result is missing, and each user's final balance is its "
+    "starting balance plus the credits and minus the spends applied. Prints "
     "progress each second, then the checks, throughput and latency "
     "percentiles. Exit 0 on PASS, 1 on FAIL. Memory: about 32 bytes per "
     "command and 16 per user, allocated up front (about 320 MB at the "
@@ -89,6 +91,11 @@ std::vector<Flag> LoadFlags(LoadOptions& options) {
               "Percent of sends that reuse an answered key with a different "
               "amount or user.",
               &options.conflicts_pct, 0, 99),
+      IntFlag("spends-pct", "S",
+              "Percent of fresh keys that spend instead of credit; a spend "
+              "may be refused for insufficient funds, and the check then "
+              "expects that refusal to stand.",
+              &options.spends_pct, 0, 100),
       IntFlag("connections", "K",
               "Sender threads, each with its own PUSH socket.",
               &options.connections, 1, kConnectionsMax),
@@ -138,6 +145,7 @@ LoadPlan MakePlan(const LoadOptions& options) {
       static_cast<std::uint64_t>(options.conflicts_pct));
   plan.source = options.source;
   plan.currency = options.currency;
+  plan.spends_pct = static_cast<std::uint32_t>(options.spends_pct);
   return plan;
 }
 
@@ -569,12 +577,11 @@ void LogStart(const LoadPlan& plan, const LoadOptions& options) {
   Log(LogLevel::kInfo, "load",
       "event=start run_id=%s seed=%" PRIu64 " commands=%" PRIu64
       " fresh=%u duplicates=%" PRIu64 " conflicts=%" PRIu64
-      " users=%u connections=%" PRId64 " window=%" PRId64
-      " source=%s"
-      " currency=%s",
+      " spends_pct=%u users=%u connections=%" PRId64 " window=%" PRId64
+      " source=%s currency=%s",
       plan.run_id.c_str(), plan.seed, plan.commands_count, plan.fresh_count,
-      plan.duplicate_count, plan.conflict_count, plan.user_count,
-      options.connections, options.window, plan.source.c_str(),
+      plan.duplicate_count, plan.conflict_count, plan.spends_pct,
+      plan.user_count, options.connections, options.window, plan.source.c_str(),
       plan.currency.c_str());
 }
 

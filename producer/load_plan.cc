@@ -10,7 +10,7 @@ namespace {
 constexpr std::string_view kProbeInfix = "probe-";
 
 // Separate streams per purpose, so the user does not predict the amount.
-enum class Stream : std::uint64_t { kUser = 1, kAmount = 2 };
+enum class Stream : std::uint64_t { kUser = 1, kAmount = 2, kOp = 3 };
 
 std::uint64_t Draw(const LoadPlan& plan, std::uint32_t key_index,
                    Stream stream) {
@@ -98,6 +98,12 @@ std::int64_t PlannedAmount(const LoadPlan& plan, std::uint32_t key_index) {
                  draw % static_cast<std::uint64_t>(kLoadAmountMaxMinor));
 }
 
+Op PlannedOp(const LoadPlan& plan, std::uint32_t key_index) {
+  return Draw(plan, key_index, Stream::kOp) % 100 < plan.spends_pct
+             ? Op::kSpend
+             : Op::kTopup;
+}
+
 std::uint32_t ConflictUser(const LoadPlan& plan, std::uint32_t key_index) {
   return (PlannedUser(plan, key_index) + 1) % plan.user_count;
 }
@@ -118,7 +124,7 @@ const Command& CommandBuilder::Build(std::uint32_t key_index, SendKind kind) {
                                  ? ConflictUser(plan_, key_index)
                                  : PlannedUser(plan_, key_index);
   user_ = UserName(user);
-  command_.op = Op::kTopup;
+  command_.op = PlannedOp(plan_, key_index);
   command_.key = key_;
   command_.user = user_;
   command_.currency = plan_.currency;

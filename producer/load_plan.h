@@ -47,6 +47,8 @@ struct LoadPlan {
   std::uint32_t fresh_count = 0;
   std::uint64_t duplicate_count = 0;
   std::uint64_t conflict_count = 0;
+  // Percent of fresh keys that spend instead of credit (a draw per key).
+  std::uint32_t spends_pct = 0;
 };
 
 // Splits `commands_count` by whole percentages; fresh gets the rest.
@@ -65,6 +67,8 @@ bool IsProbeKey(const LoadPlan& plan, std::string_view key);
 
 std::uint32_t PlannedUser(const LoadPlan& plan, std::uint32_t key_index);
 std::int64_t PlannedAmount(const LoadPlan& plan, std::uint32_t key_index);
+// kSpend for about spends_pct of keys, kTopup for the rest.
+Op PlannedOp(const LoadPlan& plan, std::uint32_t key_index);
 // The altered values a conflict sends; each differs from the original.
 std::uint32_t ConflictUser(const LoadPlan& plan, std::uint32_t key_index);
 std::int64_t ConflictAmount(const LoadPlan& plan, std::uint32_t key_index);

@@ -97,11 +97,19 @@ void LoadVerifier::OnFirstResult(std::uint32_t key_index, KeyRecord& record,
     return;
   }
   Matched(sent_us, now_us);
-  const bool applied = result.outcome.status == Status::kApplied &&
-                       result.outcome.has_balance &&
-                       EchoesPlan(key_index, result);
-  if (applied) {
-    MarkApplied(key_index, record, result);
+  const Outcome& outcome = result.outcome;
+  const bool echoed = outcome.has_balance && EchoesPlan(key_index, result);
+  if (echoed && outcome.balance_minor < 0) ++counts_.negative_balances;
+  if (echoed && outcome.status == Status::kApplied) {
+    MarkAnswered(key_index, record, result, FirstResult::kApplied);
+    return;
+  }
+  const bool refused = outcome.status == Status::kRejected &&
+                       outcome.reason == Reason::kInsufficientFunds &&
+                       PlannedOp(plan_, key_index) == Op::kSpend &&
+                       outcome.balance_minor < PlannedAmount(plan_, key_index);
+  if (echoed && refused) {
+    MarkAnswered(key_index, record, result, FirstResult::kRefused);
     return;
   }
   record.first = FirstResult::kNotApplied;
@@ -110,15 +118,22 @@ void LoadVerifier::OnFirstResult(std::uint32_t key_index, KeyRecord& record,
           ", expected applied with the planned command");
 }
 
-void LoadVerifier::MarkApplied(std::uint32_t key_index, KeyRecord& record,
-                               const Result& result) {
-  record.first = FirstResult::kApplied;
+void LoadVerifier::MarkAnswered(std::uint32_t key_index, KeyRecord& record,
+                                const Result& result, FirstResult first) {
+  record.first = first;
   record.balance_minor = result.outcome.balance_minor;
   record.version = result.outcome.version;
-  ++counts_.fresh_applied;
-  const std::uint32_t user = PlannedUser(plan_, key_index);
-  applied_sum_minor_[user] += PlannedAmount(plan_, key_index);
-  ++applied_count_[user];
+  const Op op = PlannedOp(plan_, key_index);
+  if (first == FirstResult::kApplied) {
+    ++counts_.fresh_applied;
+    if (op == Op::kSpend) ++counts_.spends_applied;
+    const std::uint32_t user = PlannedUser(plan_, key_index);
+    applied_sum_minor_[user] +=
+        SignedDelta(op, PlannedAmount(plan_, key_index));
+    ++applied_count_[user];
+  } else {
+    ++counts_.spends_refused;
+  }
 
   // Publish: the slot is written before the count that exposes it.
   const std::uint32_t slot = ready_count_.load(std::memory_order_relaxed);
@@ -130,7 +145,9 @@ void LoadVerifier::OnRepeatResult(std::uint32_t key_index,
                                   const KeyRecord& record, const Result& result,
                                   std::uint32_t now_us) {
   const Outcome& outcome = result.outcome;
-  if (outcome.status == Status::kDuplicate) {
+  const bool refusal_again = outcome.status == Status::kRejected &&
+                             outcome.reason == Reason::kInsufficientFunds;
+  if (outcome.status == Status::kDuplicate || refusal_again) {
     OnDuplicateResult(key_index, record, result, now_us);
   } else if (outcome.status == Status::kRejected &&
              outcome.reason == Reason::kKeyConflict) {
@@ -152,8 +169,12 @@ void LoadVerifier::OnDuplicateResult(std::uint32_t key_index,
   }
   Matched(extra->sent_us, now_us);
   const Outcome& outcome = result.outcome;
-  const bool same_answer = record.first == FirstResult::kApplied &&
-                           outcome.has_balance &&
+  const bool same_status = (record.first == FirstResult::kApplied &&
+                            outcome.status == Status::kDuplicate) ||
+                           (record.first == FirstResult::kRefused &&
+                            outcome.status == Status::kRejected &&
+                            outcome.reason == Reason::kInsufficientFunds);
+  const bool same_answer = same_status && outcome.has_balance &&
                            outcome.balance_minor == record.balance_minor &&
                            outcome.version == record.version;
   if (same_answer && EchoesPlan(key_index, result)) {
@@ -248,7 +269,7 @@ std::optional<LoadVerifier::PendingExtra> LoadVerifier::TakeExtra(
 
 bool LoadVerifier::EchoesPlan(std::uint32_t key_index,
                               const Result& result) const {
-  return result.has_command && result.op == Op::kTopup &&
+  return result.has_command && result.op == PlannedOp(plan_, key_index) &&
          result.user == UserName(PlannedUser(plan_, key_index)) &&
          result.currency == plan_.currency &&
          result.amount_minor == PlannedAmount(plan_, key_index) &&
@@ -343,10 +364,15 @@ LoadVerdict LoadVerifier::Finish(const std::vector<AccountSnapshot>& start,
 std::vector<LoadCheck> MakeChecks(const LoadCounts& c) {
   return {
       {"fresh_applied",
-       c.fresh_applied == c.fresh_sent && c.fresh_not_applied == 0,
+       c.fresh_applied + c.spends_refused == c.fresh_sent &&
+           c.fresh_not_applied == 0,
        CountsText({{"applied", c.fresh_applied},
+                   {"spends_applied", c.spends_applied},
+                   {"spends_refused", c.spends_refused},
                    {"expected", c.fresh_sent},
                    {"not_applied", c.fresh_not_applied}})},
+      {"no_negative_balance", c.negative_balances == 0,
+       CountsText({{"negative", c.negative_balances}})},
       {"duplicates",
        c.duplicates_ok == c.duplicates_sent && c.duplicates_bad == 0,
        CountsText({{"ok", c.duplicates_ok},

@@ -2,14 +2,18 @@
 //
 // Expectations, all deterministic because retries are only drawn from keys
 // whose first result has already arrived:
-//   * every fresh key comes back `applied`, echoing the planned command;
-//   * every duplicate comes back `duplicate` with exactly the balance and
-//     version of that key's `applied` result;
+//   * every fresh credit comes back `applied`, echoing the planned command;
+//     a fresh spend comes back `applied` or `rejected`/`insufficient_funds`
+//     (which one depends on the order the worker saw), never below zero;
+//   * every duplicate comes back as its key's first result did: `duplicate`
+//     after `applied`, the same `insufficient_funds` after a refusal, with
+//     exactly the same balance and version;
 //   * every conflict comes back `rejected`/`key_conflict` naming the one
 //     field the conflict changed;
 //   * every send gets exactly one result, and nothing else arrives;
-//   * each user's final balance is the starting balance plus the distinct
-//     credits applied, and its version advanced once per credit.
+//   * each user's final balance is the starting balance plus the applied
+//     credits minus the applied spends, and its version advanced once per
+//     applied operation.
 //
 // Threading. Sender threads call RecordFreshSend, RecordExtraSend and
 // PickReadyKey. Exactly one receiver thread calls OnResult. Any thread may
@@ -49,6 +53,9 @@ struct LoadCounts {
   std::uint64_t fresh_sent = 0;
   std::uint64_t fresh_applied = 0;
   std::uint64_t fresh_not_applied = 0;
+  std::uint64_t spends_applied = 0;
+  std::uint64_t spends_refused = 0;  // insufficient_funds, a valid answer.
+  std::uint64_t negative_balances = 0;
   std::uint64_t duplicates_sent = 0;
   std::uint64_t duplicates_ok = 0;
   std::uint64_t duplicates_bad = 0;
@@ -106,7 +113,12 @@ class LoadVerifier {
 
  private:
   // What the first result for a fresh key said.
-  enum class FirstResult : std::uint8_t { kAwaiting, kApplied, kNotApplied };
+  enum class FirstResult : std::uint8_t {
+    kAwaiting,
+    kApplied,
+    kRefused,  // A spend rejected for insufficient funds.
+    kNotApplied,
+  };
 
   struct KeyRecord {
     // Written by the sender before its send; read by the receiver.
@@ -149,8 +161,8 @@ class LoadVerifier {
   bool EchoesPlan(std::uint32_t key_index, const Result& result) const;
   ExtraMatch ConflictMatchFromEcho(std::uint32_t key_index,
                                    const Result& result) const;
-  void MarkApplied(std::uint32_t key_index, KeyRecord& record,
-                   const Result& result);
+  void MarkAnswered(std::uint32_t key_index, KeyRecord& record,
+                    const Result& result, FirstResult first);
   void Matched(std::uint32_t sent_us, std::uint32_t now_us);
   void Problem(std::string text);
   void CountMissing();

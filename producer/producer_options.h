@@ -65,6 +65,7 @@ struct LoadOptions {
   std::int64_t users = 1'000;       // Credits go to user-0..user-M-1.
   std::int64_t duplicates_pct = 5;  // Share of sends that are retries.
   std::int64_t conflicts_pct = 1;   // Share that reuse a key wrongly.
+  std::int64_t spends_pct = 0;      // Share of fresh keys that spend.
   std::int64_t connections = 2;     // Sender threads, one PUSH each.
   std::string source = "load";
   std::string currency = "gold";

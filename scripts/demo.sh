@@ -69,9 +69,9 @@ mkdir -p "$demo"
 step "start the worker (fresh data directory $demo/data)"
 start_worker "$demo/worker-1.log"
 
-step "load: 200000 commands over 1000 users, 5% retries, 1% conflicts"
+step "load: 200000 commands over 1000 users: 20% spends, 5% retries, 1% conflicts"
 "$producer" load --commands-count 200000 --users 1000 \
-  --duplicates-pct 5 --conflicts-pct 1
+  --duplicates-pct 5 --conflicts-pct 1 --spends-pct 20
 
 step "crash: SIGKILL the worker in the middle of a load"
 "$producer" audit --worker-wait-s 120 >"$demo/audit.out" \
@@ -104,7 +104,7 @@ fi
 
 step "load after recovery: balances continue exactly"
 "$producer" load --commands-count 100000 --users 1000 \
-  --duplicates-pct 5 --conflicts-pct 1
+  --duplicates-pct 5 --conflicts-pct 1 --spends-pct 20
 
 step "stop the worker (SIGINT: drain, final snapshot, exit 0)"
 kill -INT "$worker_pid"
