@@ -20,6 +20,7 @@ constexpr std::array<std::string_view,
         "key_conflict",
         "balance_overflow",
         "insufficient_funds",
+        "forbidden",
 };
 constexpr std::array<std::string_view, 7> kFieldNames = {
     "", "op", "user", "currency", "amount", "source", "ref"};

@@ -68,9 +68,10 @@ enum class Reason : std::uint8_t {
   kKeyConflict = 4,         // Key seen before with a different payload.
   kBalanceOverflow = 5,     // The credit would pass kBalanceMinorMax.
   kInsufficientFunds = 6,   // The spend would take the balance below 0.
+  kForbidden = 7,           // The sender's CURVE key may not use this `source`.
 };
 // The highest Reason value; decoders of persisted data check against it.
-inline constexpr Reason kReasonLast = Reason::kInsufficientFunds;
+inline constexpr Reason kReasonLast = Reason::kForbidden;
 
 // Which field of a retried command differs from the first one.
 enum class Field : std::uint8_t {
