@@ -91,10 +91,11 @@ enum CommandField {
   kAmount,
   kSource,
   kRef,
+  kLegs,
   kCommandFieldCount
 };
 constexpr std::array<std::string_view, kCommandFieldCount> kCommandFieldNames =
-    {"v", "op", "key", "user", "currency", "amount", "source", "ref"};
+    {"v", "op", "key", "user", "currency", "amount", "source", "ref", "legs"};
 
 struct CommandFields {
   std::array<const msgpack::object*, kCommandFieldCount> value{};
@@ -189,17 +190,74 @@ bool StrField(const msgpack::object* obj, bool (*valid)(std::string_view),
   return true;
 }
 
-DecodedCommand CheckFields(DecodedCommand decoded, const CommandFields& f) {
+// Reads one batch leg into `leg`; returns the rule it breaks, or empty.
+std::string_view ReadLeg(const msgpack::object& obj, std::string_view user,
+                         Leg& leg) {
+  if (obj.type != msgpack::type::MAP) return "each leg must be a map";
+  const CommandFields f = FindCommandFields(obj);
+  if (f.duplicate_field || f.non_string_name) {
+    return "leg fields must be distinct strings";
+  }
+  const std::optional<Op> op =
+      IsStr(f.value[kOp]) ? ParseOp(AsStr(*f.value[kOp])) : std::nullopt;
+  if (!op || *op == Op::kBatch) {
+    return "leg op must be topup, reward or spend";
+  }
+  leg.op = *op;
+  leg.user = user;
+  if (f.value[kUser] != nullptr &&
+      !StrField(f.value[kUser], IsValidUser, leg.user)) {
+    return "leg user must be 1..64 bytes of [A-Za-z0-9._:@-]";
+  }
+  if (!StrField(f.value[kCurrency], IsValidCurrency, leg.currency)) {
+    return "leg currency must be 1..16 bytes of [A-Za-z0-9_]";
+  }
+  const msgpack::object* amount = f.value[kAmount];
+  if (amount == nullptr || amount->type != msgpack::type::POSITIVE_INTEGER ||
+      amount->via.u64 == 0 ||
+      amount->via.u64 > static_cast<std::uint64_t>(kAmountMinorMax)) {
+    return "leg amount must be an integer in 1..10^15";
+  }
+  leg.amount_minor = static_cast<std::int64_t>(amount->via.u64);
+  return {};
+}
+
+DecodedCommand CheckLegs(DecodedCommand decoded, const msgpack::object* legs,
+                         std::array<Leg, kLegsMax>& storage) {
+  if (legs == nullptr || legs->type != msgpack::type::ARRAY ||
+      legs->via.array.size == 0 || legs->via.array.size > kLegsMax) {
+    return Reject(decoded, Reason::kInvalidCommand,
+                  "legs must be an array of 1..16 maps");
+  }
+  const std::uint32_t count = legs->via.array.size;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::string_view broken =
+        ReadLeg(legs->via.array.ptr[i], decoded.command.user, storage[i]);
+    if (!broken.empty()) {
+      return Reject(decoded, Reason::kInvalidCommand, broken);
+    }
+  }
+  decoded.command.legs = std::span<const Leg>(storage.data(), count);
+  return decoded;
+}
+
+DecodedCommand CheckFields(DecodedCommand decoded, const CommandFields& f,
+                           std::array<Leg, kLegsMax>& legs) {
   Command& c = decoded.command;
   if (!StrField(f.value[kUser], IsValidUser, c.user)) {
     return Reject(decoded, Reason::kInvalidCommand,
                   "user must be 1..64 bytes of [A-Za-z0-9._:@-]");
   }
-  if (!StrField(f.value[kCurrency], IsValidCurrency, c.currency)) {
+  if (c.op == Op::kBatch) {
+    // A batch's currencies and amounts are in its legs; top-level ones
+    // are not read.
+    decoded = CheckLegs(decoded, f.value[kLegs], legs);
+  } else if (!StrField(f.value[kCurrency], IsValidCurrency, c.currency)) {
     return Reject(decoded, Reason::kInvalidCommand,
                   "currency must be 1..16 bytes of [A-Za-z0-9_]");
+  } else {
+    decoded = CheckAmount(decoded, f.value[kAmount]);
   }
-  decoded = CheckAmount(decoded, f.value[kAmount]);
   if (decoded.kind == DecodedCommand::Kind::kRejected) return decoded;
   if (decoded.source.empty()) {
     return Reject(decoded, Reason::kInvalidCommand,
@@ -278,6 +336,7 @@ std::string_view PeekUser(std::string_view frame) {
 // The zone is reused across frames: clearing it keeps its first chunk.
 struct CommandDecoder::Scratch {
   msgpack::zone zone;
+  std::array<Leg, kLegsMax> legs;  // A batch's legs, viewed by its Command.
 };
 
 CommandDecoder::CommandDecoder() : scratch_(std::make_unique<Scratch>()) {}
@@ -311,22 +370,60 @@ DecodedCommand CommandDecoder::Decode(std::string_view frame) {
   }
   decoded = CheckVersionAndOp(decoded, fields);
   if (decoded.kind == DecodedCommand::Kind::kRejected) return decoded;
-  return CheckFields(decoded, fields);
+  return CheckFields(decoded, fields, scratch_->legs);
 }
 
 void EncodeCommand(const Command& command, std::string& out) {
   StringSink sink(out);
   Packer pk(sink);
-  pk.pack_map(command.ref.empty() ? 7 : 8);
+  const bool batch = command.op == Op::kBatch;
+  pk.pack_map((command.ref.empty() ? 5u : 6u) + (batch ? 1u : 2u));
   PackKeyInt(pk, "v", kProtocolVersion);
   PackKeyStr(pk, "op", OpName(command.op));
   PackKeyStr(pk, "key", command.key);
   PackKeyStr(pk, "user", command.user);
-  PackKeyStr(pk, "currency", command.currency);
-  PackKeyInt(pk, "amount", command.amount_minor);
+  if (batch) {
+    PackStr(pk, "legs");
+    pk.pack_array(static_cast<std::uint32_t>(command.legs.size()));
+    for (const Leg& leg : command.legs) {
+      pk.pack_map(4);
+      PackKeyStr(pk, "op", OpName(leg.op));
+      PackKeyStr(pk, "user", leg.user);
+      PackKeyStr(pk, "currency", leg.currency);
+      PackKeyInt(pk, "amount", leg.amount_minor);
+    }
+  } else {
+    PackKeyStr(pk, "currency", command.currency);
+    PackKeyInt(pk, "amount", command.amount_minor);
+  }
   PackKeyStr(pk, "source", command.source);
   if (!command.ref.empty()) PackKeyStr(pk, "ref", command.ref);
 }
+
+namespace {
+
+// A batch result's legs: each echoes its leg and, once applied (or when
+// answered as a duplicate), the account it left behind.
+void PackResultLegs(Packer& pk, const Command& command,
+                    const Outcome& outcome) {
+  const bool balances = outcome.legs.size() == command.legs.size();
+  PackStr(pk, "legs");
+  pk.pack_array(static_cast<std::uint32_t>(command.legs.size()));
+  for (std::size_t i = 0; i < command.legs.size(); ++i) {
+    const Leg& leg = command.legs[i];
+    pk.pack_map(balances ? 6 : 4);
+    PackKeyStr(pk, "op", OpName(leg.op));
+    PackKeyStr(pk, "user", leg.user);
+    PackKeyStr(pk, "currency", leg.currency);
+    PackKeyInt(pk, "amount", leg.amount_minor);
+    if (balances) {
+      PackKeyInt(pk, "balance", outcome.legs[i].balance_minor);
+      PackKeyInt(pk, "version", outcome.legs[i].version);
+    }
+  }
+}
+
+}  // namespace
 
 void EncodeResult(std::string_view key, const Command* command,
                   const Outcome& outcome, std::string_view detail,
@@ -334,12 +431,16 @@ void EncodeResult(std::string_view key, const Command* command,
   const bool rejected = outcome.status == Status::kRejected;
   const bool conflict = outcome.reason == Reason::kKeyConflict;
   const bool has_ref = command != nullptr && !command->ref.empty();
+  const bool batch = command != nullptr && command->op == Op::kBatch;
+  const bool failed_leg = batch && outcome.failed_leg >= 0;
   std::uint32_t entries = 3;
   entries += rejected ? 1u : 0u;
   entries += conflict ? 1u : 0u;
   entries += detail.empty() ? 0u : 1u;
-  entries += command != nullptr ? (has_ref ? 6u : 5u) : 0;
+  // op, user, source, ref?, then currency and amount, or legs.
+  entries += command != nullptr ? (has_ref ? 4u : 3u) + (batch ? 1u : 2u) : 0;
   entries += outcome.has_balance ? 2u : 0u;
+  entries += failed_leg ? 1u : 0u;
 
   StringSink sink(out);
   Packer pk(sink);
@@ -353,8 +454,12 @@ void EncodeResult(std::string_view key, const Command* command,
   if (command != nullptr) {
     PackKeyStr(pk, "op", OpName(command->op));
     PackKeyStr(pk, "user", command->user);
-    PackKeyStr(pk, "currency", command->currency);
-    PackKeyInt(pk, "amount", command->amount_minor);
+    if (batch) {
+      PackResultLegs(pk, *command, outcome);
+    } else {
+      PackKeyStr(pk, "currency", command->currency);
+      PackKeyInt(pk, "amount", command->amount_minor);
+    }
     PackKeyStr(pk, "source", command->source);
     if (has_ref) PackKeyStr(pk, "ref", command->ref);
   }
@@ -362,22 +467,40 @@ void EncodeResult(std::string_view key, const Command* command,
     PackKeyInt(pk, "balance", outcome.balance_minor);
     PackKeyInt(pk, "version", outcome.version);
   }
+  if (failed_leg) PackKeyInt(pk, "leg", outcome.failed_leg);
 }
 
-void EncodeBalanceEvent(const Command& command, const Outcome& outcome,
-                        std::string& out) {
+namespace {
+
+void PackBalanceEvent(const Command& command, const Leg& change,
+                      const LegOutcome& after, std::string& out) {
   StringSink sink(out);
   Packer pk(sink);
   pk.pack_map(9);
   PackKeyInt(pk, "v", kProtocolVersion);
-  PackKeyStr(pk, "user", command.user);
-  PackKeyStr(pk, "currency", command.currency);
-  PackKeyInt(pk, "balance", outcome.balance_minor);
-  PackKeyInt(pk, "delta", SignedDelta(command.op, command.amount_minor));
-  PackKeyInt(pk, "version", outcome.version);
+  PackKeyStr(pk, "user", change.user);
+  PackKeyStr(pk, "currency", change.currency);
+  PackKeyInt(pk, "balance", after.balance_minor);
+  PackKeyInt(pk, "delta", SignedDelta(change.op, change.amount_minor));
+  PackKeyInt(pk, "version", after.version);
   PackKeyStr(pk, "key", command.key);
-  PackKeyStr(pk, "op", OpName(command.op));
+  PackKeyStr(pk, "op", OpName(change.op));
   PackKeyStr(pk, "source", command.source);
+}
+
+}  // namespace
+
+void EncodeBalanceEvent(const Command& command, const Outcome& outcome,
+                        std::string& out) {
+  const Leg change{command.op, command.user, command.currency,
+                   command.amount_minor};
+  PackBalanceEvent(command, change, {outcome.balance_minor, outcome.version},
+                   out);
+}
+
+void EncodeLegBalanceEvent(const Command& command, const Outcome& outcome,
+                           std::size_t leg, std::string& out) {
+  PackBalanceEvent(command, command.legs[leg], outcome.legs[leg], out);
 }
 
 // ---------------------------------------------------------------------------
@@ -433,6 +556,29 @@ bool UnpackMap(msgpack::zone& zone, std::string_view payload,
          obj.type == msgpack::type::MAP;
 }
 
+bool DecodeResultLegs(const msgpack::object* array,
+                      std::vector<LegResult>& legs) {
+  if (array == nullptr || array->type != msgpack::type::ARRAY) return false;
+  for (std::uint32_t i = 0; i < array->via.array.size; ++i) {
+    const msgpack::object& obj = array->via.array.ptr[i];
+    if (obj.type != msgpack::type::MAP) return false;
+    const MapView leg_map(obj);
+    LegResult leg;
+    std::string op;
+    if (!leg_map.Str("op", op) || !ParseOp(op) ||
+        !leg_map.Str("user", leg.user) ||
+        !leg_map.Str("currency", leg.currency) ||
+        !leg_map.Integer("amount", leg.amount_minor)) {
+      return false;
+    }
+    leg.op = *ParseOp(op);
+    leg.has_balance = leg_map.Integer("balance", leg.balance_minor) &&
+                      leg_map.Integer("version", leg.version);
+    legs.push_back(std::move(leg));
+  }
+  return true;
+}
+
 bool CheckVersion(const MapView& map) {
   std::int64_t v = 0;
   return map.Integer("v", v) && v == kProtocolVersion;
@@ -471,15 +617,24 @@ bool DecodeResult(std::string_view payload, Result& result) {
   }
   result.detail.clear();
   map.Str("detail", result.detail);
-  result.has_command = ReadOp(map, result.op) && map.Str("user", result.user) &&
-                       map.Str("currency", result.currency) &&
-                       map.Integer("amount", result.amount_minor) &&
-                       map.Str("source", result.source);
+  const bool head = ReadOp(map, result.op) && map.Str("user", result.user) &&
+                    map.Str("source", result.source);
+  result.legs.clear();
+  result.currency.clear();
+  result.amount_minor = 0;
+  if (head && result.op == Op::kBatch) {
+    result.has_command = DecodeResultLegs(map.Find("legs"), result.legs);
+  } else {
+    result.has_command = head && map.Str("currency", result.currency) &&
+                         map.Integer("amount", result.amount_minor);
+  }
   result.ref.clear();
   map.Str("ref", result.ref);
   result.outcome.has_balance =
       map.Integer("balance", result.outcome.balance_minor) &&
       map.Integer("version", result.outcome.version);
+  result.outcome.failed_leg = -1;
+  map.Integer("leg", result.outcome.failed_leg);
   return true;
 }
 

@@ -66,9 +66,12 @@ void EncodeResult(std::string_view key, const Command* command,
 // that is not a well-formed v1 result.
 bool DecodeResult(std::string_view payload, Result& result);
 
-// Balance events for an applied command.
+// Balance events for an applied command; for a batch, one per leg, on the
+// leg's user's topic, with the leg's op and the batch's key and source.
 void EncodeBalanceEvent(const Command& command, const Outcome& outcome,
                         std::string& out);
+void EncodeLegBalanceEvent(const Command& command, const Outcome& outcome,
+                           std::size_t leg, std::string& out);
 bool DecodeBalanceEvent(std::string_view payload, BalanceEvent& event);
 
 // Queries. A query frame decodes to a request or to an error name that the

@@ -7,7 +7,7 @@ namespace {
 
 // Wire names, indexed by enum value.
 constexpr std::array<std::string_view, kOpCount> kOpNames = {"topup", "reward",
-                                                             "spend"};
+                                                             "spend", "batch"};
 constexpr std::array<std::string_view, 3> kStatusNames = {
     "applied", "duplicate", "rejected"};
 constexpr std::array<std::string_view,
@@ -22,8 +22,8 @@ constexpr std::array<std::string_view,
         "insufficient_funds",
         "forbidden",
 };
-constexpr std::array<std::string_view, 7> kFieldNames = {
-    "", "op", "user", "currency", "amount", "source", "ref"};
+constexpr std::array<std::string_view, 8> kFieldNames = {
+    "", "op", "user", "currency", "amount", "source", "ref", "legs"};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> ParseName(const std::array<std::string_view, N>& names,
@@ -71,6 +71,8 @@ std::int64_t SignedDelta(Op op, std::int64_t amount_minor) {
       return amount_minor;
     case Op::kSpend:
       return -amount_minor;
+    case Op::kBatch:
+      break;  // Each leg carries its own delta.
   }
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,8 +50,12 @@ enum class Op : std::uint8_t {
   kTopup = 0,   // Credit: a purchase of currency.
   kReward = 1,  // Credit: granted by the game.
   kSpend = 2,   // Debit; never takes a balance below zero.
+  kBatch = 3,   // Several credits and spends applied together or not at all.
 };
-inline constexpr int kOpCount = 3;
+inline constexpr int kOpCount = 4;
+
+// Legs of one batch command, at most.
+inline constexpr std::size_t kLegsMax = 16;
 
 enum class Status : std::uint8_t {
   kApplied = 0,    // The command changed the wallet now.
@@ -82,10 +87,21 @@ enum class Field : std::uint8_t {
   kAmount,
   kSource,
   kRef,
+  kLegs,  // A batch's legs differ in any way.
+};
+
+// One leg of a batch: a credit (topup, reward) or a spend on one account.
+struct Leg {
+  Op op = Op::kTopup;
+  std::string_view user;
+  std::string_view currency;
+  std::int64_t amount_minor = 0;
 };
 
 // A decoded, validated command. The views point into the frame it was
-// decoded from; the frame must outlive the command.
+// decoded from; the frame must outlive the command. A batch has `user`,
+// `source` and `ref` like any command, no currency or amount, and 1..16
+// `legs`.
 struct Command {
   Op op = Op::kTopup;
   std::string_view key;
@@ -93,7 +109,15 @@ struct Command {
   std::string_view currency;
   std::int64_t amount_minor = 0;
   std::string_view source;
-  std::string_view ref;  // Empty when absent.
+  std::string_view ref;       // Empty when absent.
+  std::span<const Leg> legs;  // kBatch only.
+};
+
+// The account a batch leg left behind (or, for the leg that failed, the
+// balance it found).
+struct LegOutcome {
+  std::int64_t balance_minor = 0;
+  std::uint64_t version = 0;
 };
 
 // What applying a command did, without the command itself. The worker
@@ -104,6 +128,22 @@ struct Outcome {
   Field field = Field::kNone;  // Set for kKeyConflict.
   // The account after the command's first application; set for applied
   // and duplicate, and for a retried business rejection (balance found).
+  bool has_balance = false;
+  std::int64_t balance_minor = 0;
+  std::uint64_t version = 0;
+  // kBatch: every leg's account after the first application (applied,
+  // duplicate); for a business rejection, `failed_leg` names the leg and
+  // balance_minor/version are what that leg found.
+  std::vector<LegOutcome> legs;
+  int failed_leg = -1;
+};
+
+// A batch leg as a subscriber decodes it from a result.
+struct LegResult {
+  Op op = Op::kTopup;
+  std::string user;
+  std::string currency;
+  std::int64_t amount_minor = 0;
   bool has_balance = false;
   std::int64_t balance_minor = 0;
   std::uint64_t version = 0;
@@ -123,6 +163,7 @@ struct Result {
   std::int64_t amount_minor = 0;
   std::string source;
   std::string ref;
+  std::vector<LegResult> legs;  // kBatch only.
 };
 
 // One applied change to one account: published on `balance/<user>/`.

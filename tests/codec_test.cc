@@ -297,7 +297,7 @@ struct CommandCase {
   std::string ref;
 
   Command View() const {
-    return Command{op, key, user, currency, amount_minor, source, ref};
+    return Command{op, key, user, currency, amount_minor, source, ref, {}};
   }
 };
 
@@ -675,11 +675,88 @@ std::vector<DecodeCase> UnknownFieldCases() {
   };
 }
 
+// A batch: alice spends 100 gold and gains 1 gem, and gifts 5 gold to bob.
+MapFrame LegFrame(std::string_view op, std::string_view currency,
+                  std::int64_t amount) {
+  MapFrame leg;
+  leg.Set("op", Str(op))
+      .Set("currency", Str(currency))
+      .Set("amount", Pack(amount));
+  return leg;
+}
+
+MapFrame ValidBatch(std::vector<std::string> legs) {
+  MapFrame frame;
+  frame.Set("v", Pack(1))
+      .Set("op", Str("batch"))
+      .Set("key", Str(kKey))
+      .Set("user", Str(kUser))
+      .Set("source", Str(kSource))
+      .Set("legs", ArrayOf(std::move(legs)));
+  return frame;
+}
+
+std::vector<std::string> PurchaseLegs() {
+  return {LegFrame("spend", "gold", 100).Encode(),
+          LegFrame("reward", "gems", 1).Encode(),
+          LegFrame("topup", "gold", 5).Set("user", Str("bob")).Encode()};
+}
+
+std::vector<DecodeCase> BatchCases() {
+  const auto with_leg = [](MapFrame leg) {
+    std::vector<std::string> legs = PurchaseLegs();
+    legs[1] = leg.Encode();
+    return ValidBatch(legs).Encode();
+  };
+  std::vector<std::string> sixteen(kLegsMax,
+                                   LegFrame("topup", "gold", 1).Encode());
+  std::vector<std::string> seventeen(kLegsMax + 1,
+                                     LegFrame("topup", "gold", 1).Encode());
+  return {
+      ValidRow("batch_purchase_and_gift", ValidBatch(PurchaseLegs()).Encode()),
+      ValidRow("batch_16_legs", ValidBatch(sixteen).Encode()),
+      ValidRow("batch_ignores_top_level_amount",
+               ValidBatch(PurchaseLegs()).Set("amount", Str("x")).Encode()),
+      InvalidRow("batch_17_legs", ValidBatch(seventeen).Encode(), "legs"),
+      InvalidRow("batch_no_legs", ValidBatch({}).Encode(), "legs"),
+      InvalidRow("batch_legs_missing",
+                 ValidBatch(PurchaseLegs()).Drop("legs").Encode(), "legs"),
+      InvalidRow("batch_legs_map",
+                 ValidBatch(PurchaseLegs())
+                     .Set("legs", LegFrame("topup", "gold", 1).Encode())
+                     .Encode(),
+                 "legs"),
+      InvalidRow("batch_leg_not_map", with_leg(MapFrame().Set("x", Pack(1))),
+                 "leg"),
+      InvalidRow("batch_leg_op_batch", with_leg(LegFrame("batch", "gold", 1)),
+                 "op"),
+      InvalidRow("batch_leg_op_unknown",
+                 with_leg(LegFrame("withdraw", "gold", 1)), "op"),
+      InvalidRow("batch_leg_amount_zero",
+                 with_leg(LegFrame("topup", "gold", 0)), "amount"),
+      InvalidRow("batch_leg_amount_over_max",
+                 with_leg(LegFrame("topup", "gold", kAmountMinorMax + 1)),
+                 "amount"),
+      InvalidRow("batch_leg_amount_negative",
+                 with_leg(LegFrame("spend", "gold", -5)), "amount"),
+      InvalidRow("batch_leg_currency_bad",
+                 with_leg(LegFrame("topup", "go ld", 1)), "currency"),
+      InvalidRow("batch_leg_user_bad",
+                 with_leg(LegFrame("topup", "gold", 1).Set("user", Str("a/b"))),
+                 "user"),
+      InvalidRow(
+          "batch_leg_field_twice",
+          with_leg(LegFrame("topup", "gold", 1).Add(Str("amount"), Pack(2))),
+          "leg"),
+  };
+}
+
 std::vector<DecodeCase> AllDecodeCases() {
   std::vector<DecodeCase> cases;
-  for (auto* group : {FrameShapeCases, UnbackedLengthCases, KeyCases,
-                      VersionAndOpCases, UserAndCurrencyCases, AmountCases,
-                      SourceAndRefCases, FieldNameCases, UnknownFieldCases}) {
+  for (auto* group :
+       {FrameShapeCases, UnbackedLengthCases, KeyCases, VersionAndOpCases,
+        UserAndCurrencyCases, AmountCases, SourceAndRefCases, FieldNameCases,
+        UnknownFieldCases, BatchCases}) {
     for (DecodeCase& c : group()) cases.push_back(std::move(c));
   }
   return cases;
@@ -708,6 +785,74 @@ TEST_P(DecodeClassifiesFrame, AsTheTableSays) {
 INSTANTIATE_TEST_SUITE_P(Table, DecodeClassifiesFrame,
                          ::testing::ValuesIn(AllDecodeCases()),
                          ::testing::PrintToStringParamName());
+
+TEST(DecodeBatch, LegsDefaultToTheCommandsUserAndSurviveEncoding) {
+  CommandDecoder decoder;
+  const std::string frame = ValidBatch(PurchaseLegs()).Encode();
+  const DecodedCommand decoded = decoder.Decode(frame);
+  ASSERT_EQ(decoded.kind, Kind::kValid);
+  const Command& command = decoded.command;
+  EXPECT_EQ(command.op, Op::kBatch);
+  ASSERT_EQ(command.legs.size(), 3u);
+  EXPECT_EQ(command.legs[0].op, Op::kSpend);
+  EXPECT_EQ(command.legs[0].user, kUser);
+  EXPECT_EQ(command.legs[1].currency, "gems");
+  EXPECT_EQ(command.legs[2].user, "bob");
+  EXPECT_EQ(command.legs[2].amount_minor, 5);
+
+  // Encoding and decoding again gives the same legs.
+  std::string encoded;
+  EncodeCommand(command, encoded);
+  CommandDecoder again;
+  const DecodedCommand round = again.Decode(encoded);
+  ASSERT_EQ(round.kind, Kind::kValid);
+  ASSERT_EQ(round.command.legs.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(round.command.legs[i].op, command.legs[i].op);
+    EXPECT_EQ(round.command.legs[i].user, command.legs[i].user);
+    EXPECT_EQ(round.command.legs[i].currency, command.legs[i].currency);
+    EXPECT_EQ(round.command.legs[i].amount_minor, command.legs[i].amount_minor);
+  }
+}
+
+TEST(DecodeBatch, ResultCarriesEachLegAndTheFailedLeg) {
+  CommandDecoder decoder;
+  const std::string frame = ValidBatch(PurchaseLegs()).Encode();
+  const DecodedCommand decoded = decoder.Decode(frame);
+  ASSERT_EQ(decoded.kind, Kind::kValid);
+
+  Outcome applied;
+  applied.status = Status::kApplied;
+  applied.legs = {{0, 2}, {1, 1}, {5, 1}};
+  std::string payload;
+  EncodeResult(decoded.key, &decoded.command, applied, {}, payload);
+  Result result;
+  ASSERT_TRUE(DecodeResult(payload, result));
+  EXPECT_TRUE(result.has_command);
+  EXPECT_EQ(result.op, Op::kBatch);
+  EXPECT_FALSE(result.outcome.has_balance);
+  ASSERT_EQ(result.legs.size(), 3u);
+  EXPECT_EQ(result.legs[2].user, "bob");
+  EXPECT_TRUE(result.legs[2].has_balance);
+  EXPECT_EQ(result.legs[2].balance_minor, 5);
+  EXPECT_EQ(result.legs[0].version, 2u);
+
+  Outcome refused;
+  refused.status = Status::kRejected;
+  refused.reason = Reason::kInsufficientFunds;
+  refused.has_balance = true;
+  refused.balance_minor = 40;
+  refused.version = 3;
+  refused.failed_leg = 0;
+  payload.clear();
+  EncodeResult(decoded.key, &decoded.command, refused, {}, payload);
+  ASSERT_TRUE(DecodeResult(payload, result));
+  EXPECT_EQ(result.outcome.reason, Reason::kInsufficientFunds);
+  EXPECT_EQ(result.outcome.failed_leg, 0);
+  EXPECT_EQ(result.outcome.balance_minor, 40);
+  ASSERT_EQ(result.legs.size(), 3u);
+  EXPECT_FALSE(result.legs[0].has_balance);
+}
 
 TEST(DecodeFrameSize, AcceptsTheLimitAndRefusesOneByteMore) {
   const std::string at_max = PaddedTo(ValidTopup(), kCommandFrameBytesMax);

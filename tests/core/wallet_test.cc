@@ -101,7 +101,22 @@ struct OwnedRecord {
         source(record.source),
         ref(record.ref),
         balance_minor(record.balance_minor),
-        version(record.version) {}
+        version(record.version),
+        failed_leg(record.failed_leg) {
+    for (const LegRecord& leg : record.legs) {
+      legs.push_back({leg.op, std::string(leg.user), std::string(leg.currency),
+                      leg.amount_minor, leg.balance_minor, leg.version});
+    }
+  }
+
+  struct OwnedLeg {
+    Op op;
+    std::string user;
+    std::string currency;
+    std::int64_t amount_minor;
+    std::int64_t balance_minor;
+    std::uint64_t version;
+  };
 
   Record View() const {
     Record record;
@@ -117,6 +132,13 @@ struct OwnedRecord {
     record.ref = ref;
     record.balance_minor = balance_minor;
     record.version = version;
+    record.failed_leg = failed_leg;
+    leg_views.clear();
+    for (const OwnedLeg& leg : legs) {
+      leg_views.push_back({leg.op, leg.user, leg.currency, leg.amount_minor,
+                           leg.balance_minor, leg.version});
+    }
+    record.legs = leg_views;
     return record;
   }
 
@@ -132,6 +154,10 @@ struct OwnedRecord {
   std::string ref;
   std::int64_t balance_minor;
   std::uint64_t version;
+  int failed_leg;
+  std::vector<OwnedLeg> legs;
+  // Rebuilt by View(); the views point into `legs`.
+  mutable std::vector<LegRecord> leg_views;
 };
 
 // Keeps a copy of every record. Append runs under the wallet's stripe
@@ -572,6 +598,229 @@ TEST_F(WalletTest, SpendRetryWithOtherAmountIsConflict) {
             Conflict(Field::kAmount));
   EXPECT_EQ(Apply(Credit("buy", "alice", "gold", 10), kT0 + 3),
             Conflict(Field::kOp));
+}
+
+// ---------------------------------------------------------------------
+// Batches.
+
+// A batch command that owns its strings.
+struct BatchSpec {
+  std::string key;
+  std::string user;
+  std::string source = "game1";
+  std::string ref;
+  struct LegSpec {
+    Op op;
+    std::string currency;
+    std::int64_t amount_minor;
+    std::string user;  // Empty: the batch's user.
+  };
+  std::vector<LegSpec> leg_specs;
+  mutable std::vector<Leg> legs;
+
+  Command View() const {
+    legs.clear();
+    for (const LegSpec& spec : leg_specs) {
+      legs.push_back({spec.op, spec.user.empty() ? user : spec.user,
+                      spec.currency, spec.amount_minor});
+    }
+    Command command;
+    command.op = Op::kBatch;
+    command.key = key;
+    command.user = user;
+    command.source = source;
+    command.ref = ref;
+    command.legs = legs;
+    return command;
+  }
+};
+
+// "<status> [reason=...] [leg=N balance=B version=V] legs=b/v,b/v".
+std::string DescribeBatch(const Outcome& outcome) {
+  std::ostringstream out;
+  out << StatusName(outcome.status);
+  if (outcome.reason != Reason::kNone) {
+    out << " reason=" << ReasonName(outcome.reason);
+  }
+  if (outcome.field != Field::kNone) {
+    out << " field=" << FieldName(outcome.field);
+  }
+  if (outcome.failed_leg >= 0) {
+    out << " leg=" << outcome.failed_leg << " balance=" << outcome.balance_minor
+        << " version=" << outcome.version;
+  }
+  out << " legs=";
+  for (const LegOutcome& leg : outcome.legs) {
+    out << leg.balance_minor << "/" << leg.version << ",";
+  }
+  return out.str();
+}
+
+// alice starts with gold 100 (v1) and gems 5 (v1); bob with gold 10 (v1).
+class BatchTest : public WalletTest {
+ protected:
+  void SetUp() override {
+    Apply(Credit("seed-1", "alice", "gold", 100), kT0);
+    Apply(Credit("seed-2", "alice", "gems", 5), kT0);
+    Apply(Credit("seed-3", "bob", "gold", 10), kT0);
+  }
+  std::string Batch(const BatchSpec& spec, std::int64_t now_ms = kT0 + 1) {
+    return DescribeBatch(wallet_.Apply(spec.View(), now_ms, log_));
+  }
+  std::int64_t BalanceOf(const char* user, const char* currency) {
+    for (const AccountBalance& b : wallet_.Read(user).balances) {
+      if (b.currency == currency) return b.balance_minor;
+    }
+    return 0;
+  }
+};
+
+struct BatchCase {
+  const char* name;
+  std::vector<BatchSpec::LegSpec> legs;
+  std::string expected;
+  // alice gold, alice gems, bob gold afterwards.
+  std::int64_t alice_gold, alice_gems, bob_gold;
+};
+
+class BatchOutcomeTest : public BatchTest,
+                         public ::testing::WithParamInterface<BatchCase> {};
+
+TEST_P(BatchOutcomeTest, AllLegsOrNone) {
+  const BatchCase& c = GetParam();
+  BatchSpec spec;
+  spec.key = "batch";
+  spec.user = "alice";
+  spec.leg_specs = c.legs;
+  EXPECT_EQ(Batch(spec), c.expected);
+  EXPECT_EQ(BalanceOf("alice", "gold"), c.alice_gold);
+  EXPECT_EQ(BalanceOf("alice", "gems"), c.alice_gems);
+  EXPECT_EQ(BalanceOf("bob", "gold"), c.bob_gold);
+}
+
+using LS = BatchSpec::LegSpec;
+INSTANTIATE_TEST_SUITE_P(
+    Table, BatchOutcomeTest,
+    ::testing::Values(
+        BatchCase{
+            "purchase",
+            {LS{Op::kSpend, "gold", 100, ""}, LS{Op::kReward, "gems", 1, ""}},
+            "applied legs=0/2,6/2,",
+            0,
+            6,
+            10},
+        BatchCase{
+            "gift",
+            {LS{Op::kSpend, "gold", 30, ""}, LS{Op::kTopup, "gold", 30, "bob"}},
+            "applied legs=70/2,40/2,",
+            70,
+            5,
+            40},
+        BatchCase{
+            "second_leg_short",
+            {LS{Op::kReward, "gems", 1, ""}, LS{Op::kSpend, "gold", 101, ""}},
+            "rejected reason=insufficient_funds leg=1 balance=100 "
+            "version=1 legs=",
+            100,
+            5,
+            10},
+        BatchCase{
+            "same_account_sees_earlier_legs",
+            {LS{Op::kSpend, "gold", 100, ""}, LS{Op::kSpend, "gold", 1, ""}},
+            "rejected reason=insufficient_funds leg=1 balance=0 "
+            "version=2 legs=",
+            100,
+            5,
+            10},
+        BatchCase{
+            "credit_then_spend_on_one_account",
+            {LS{Op::kTopup, "gold", 50, ""}, LS{Op::kSpend, "gold", 150, ""}},
+            "applied legs=150/2,0/3,",
+            0,
+            5,
+            10},
+        BatchCase{
+            "gift_from_someone_short",
+            {LS{Op::kSpend, "gold", 11, "bob"}, LS{Op::kTopup, "gold", 11, ""}},
+            "rejected reason=insufficient_funds leg=0 balance=10 "
+            "version=1 legs=",
+            100,
+            5,
+            10},
+        BatchCase{"overflow_leg",
+                  {LS{Op::kSpend, "gold", 1, ""},
+                   LS{Op::kTopup, "gold", kAmountMinorMax, ""},
+                   LS{Op::kTopup, "gold", kAmountMinorMax, ""}},
+                  "applied legs=99/2,1000000000000099/3,"
+                  "2000000000000099/4,",
+                  2'000'000'000'000'099,
+                  5,
+                  10}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST_F(BatchTest, RetriesAnswerTheFirstResultAndConflictsNameLegs) {
+  BatchSpec gift;
+  gift.key = "gift-1";
+  gift.user = "alice";
+  gift.leg_specs = {LS{Op::kSpend, "gold", 30, ""},
+                    LS{Op::kTopup, "gold", 30, "bob"}};
+  EXPECT_EQ(Batch(gift), "applied legs=70/2,40/2,");
+  Apply(Credit("later", "bob", "gold", 1), kT0 + 2);
+  EXPECT_EQ(Batch(gift, kT0 + 3), "duplicate legs=70/2,40/2,");
+
+  BatchSpec changed = gift;
+  changed.leg_specs[1].amount_minor = 31;
+  EXPECT_EQ(Batch(changed, kT0 + 4),
+            "rejected reason=key_conflict field=legs legs=");
+  BatchSpec other_user = gift;
+  other_user.user = "carol";
+  EXPECT_EQ(Batch(other_user, kT0 + 4),
+            "rejected reason=key_conflict field=user legs=");
+  EXPECT_EQ(Apply(Credit("gift-1", "alice", "gold", 30), kT0 + 5),
+            Conflict(Field::kOp));
+
+  BatchSpec short_gift = gift;
+  short_gift.key = "gift-2";
+  short_gift.leg_specs[0].amount_minor = 500;
+  short_gift.leg_specs[1].amount_minor = 500;
+  const std::string refused =
+      "rejected reason=insufficient_funds leg=0 balance=70 version=2 legs=";
+  EXPECT_EQ(Batch(short_gift, kT0 + 6), refused);
+  Apply(Credit("more", "alice", "gold", 1000), kT0 + 7);
+  EXPECT_EQ(Batch(short_gift, kT0 + 8), refused);
+  EXPECT_EQ(BalanceOf("alice", "gold"), 1070);
+  EXPECT_EQ(BalanceOf("bob", "gold"), 41);
+}
+
+TEST_F(BatchTest, OneRecordPerBatchAndReplayRebuildsIt) {
+  BatchSpec gift;
+  gift.key = "gift-1";
+  gift.user = "alice";
+  gift.leg_specs = {LS{Op::kSpend, "gold", 30, ""},
+                    LS{Op::kTopup, "gold", 30, "bob"},
+                    LS{Op::kReward, "gems", 2, "bob"}};
+  const std::size_t before = log_.size();
+  Batch(gift);
+  const std::vector<OwnedRecord> records = log_.records();
+  ASSERT_EQ(records.size(), before + 1);
+  EXPECT_EQ(records.back().op, Op::kBatch);
+  ASSERT_EQ(records.back().legs.size(), 3u);
+
+  Wallet replayed(TestOptions());
+  for (const OwnedRecord& record : records) {
+    replayed.Replay(record.View(), kT0 + 10);
+  }
+  EXPECT_EQ(DescribeUsers(replayed), DescribeUsers(wallet_));
+  RecordingLog replay_log;
+  EXPECT_EQ(DescribeBatch(replayed.Apply(gift.View(), kT0 + 11, replay_log)),
+            "duplicate legs=70/2,40/2,2/1,");
+  // Bob's history holds his two legs under the batch's key.
+  const HistoryReply bob = replayed.History({"bob", 10, 0});
+  ASSERT_EQ(bob.ops.size(), 3u);
+  EXPECT_EQ(bob.ops[0].key, "gift-1");
+  EXPECT_EQ(bob.ops[0].op, Op::kReward);
+  EXPECT_EQ(bob.ops[1].key, "gift-1");
+  EXPECT_EQ(bob.ops[1].op, Op::kTopup);
 }
 
 // ---------------------------------------------------------------------
@@ -1350,6 +1599,95 @@ TEST_F(ConcurrentApplyTest, SpendsAndCreditsRacingNeverOverdraw) {
   EXPECT_EQ(log.rejected(), rejected);
   EXPECT_EQ(log.records(), kThreads * per_thread);
   EXPECT_EQ(log.violations(), 0u);
+}
+
+// Gifts cross between a few users from many threads: a spend leg on one
+// user and a credit leg on another, in both directions at once, some with
+// a third leg in another currency. Locks are taken in stripe order, so
+// nothing deadlocks (the test finishes); every batch is all or nothing, so
+// each currency's total is conserved; and no balance goes below zero.
+TEST_F(ConcurrentApplyTest, CrossingGiftsConserveTotalsAndNeverDeadlock) {
+  const std::size_t per_thread = 20'000 / kSlowdown;
+  constexpr std::int64_t kSeed = 1'000;
+  Wallet wallet(ContendedOptions());
+  ConservationLog seed_log;
+  for (std::size_t a = 0; a < kAccounts; ++a) {
+    const AccountRef account = AccountAt(a);
+    Command seed;
+    seed.key = std::string("seed-") + account.user + "-" + account.currency;
+    seed.user = account.user;
+    seed.currency = account.currency;
+    seed.amount_minor = kSeed;
+    seed.source = "game1";
+    ASSERT_EQ(wallet.Apply(seed, kT0, seed_log).status, Status::kApplied);
+  }
+
+  RecordingLog log;
+  std::vector<std::array<std::size_t, 3>> counts(kThreads, {0, 0, 0});
+  std::latch start(static_cast<std::ptrdiff_t>(kThreads));
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (std::size_t i = 0; i < per_thread; ++i) {
+        const char* from = kUsers[(t + i) % 4];
+        const char* to = kUsers[(t + i + 1 + i % 3) % 4];
+        const char* currency = kCurrencies[i % 2];
+        const auto amount = static_cast<std::int64_t>(1 + (i * 7 + t) % 300);
+        const std::string key =
+            "gift-" + std::to_string(t) + "-" + std::to_string(i);
+        std::array<Leg, 3> legs = {
+            Leg{Op::kSpend, from, currency, amount},
+            Leg{Op::kTopup, to, currency, amount},
+            // Half the gifts also move 1 of the other currency backwards.
+            Leg{Op::kSpend, to, kCurrencies[(i + 1) % 2], 1}};
+        std::array<Leg, 4> with_return = {
+            legs[0], legs[1], legs[2],
+            Leg{Op::kTopup, from, kCurrencies[(i + 1) % 2], 1}};
+        Command command;
+        command.op = Op::kBatch;
+        command.key = key;
+        command.user = from;
+        command.source = "game1";
+        command.legs = i % 2 == 0 ? std::span<const Leg>(legs.data(), 2)
+                                  : std::span<const Leg>(with_return);
+        const Outcome first = wallet.Apply(command, kT0 + 1, log);
+        ++counts[t][first.status == Status::kApplied ? 0 : 1];
+        // Every other gift is retried at once, from the same thread.
+        if (i % 2 == 0) {
+          const Outcome again = wallet.Apply(command, kT0 + 1, log);
+          if (again.status == Status::kDuplicate ||
+              (first.status == Status::kRejected &&
+               again.reason == first.reason)) {
+            ++counts[t][2];
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  std::size_t applied = 0, rejected = 0, retries_ok = 0;
+  for (const auto& c : counts) {
+    applied += c[0];
+    rejected += c[1];
+    retries_ok += c[2];
+  }
+  EXPECT_EQ(applied + rejected, kThreads * per_thread);
+  EXPECT_GT(applied, 0u);
+  EXPECT_EQ(retries_ok, kThreads * ((per_thread + 1) / 2));
+  for (const char* currency : kCurrencies) {
+    std::int64_t total = 0;
+    for (const char* user : kUsers) {
+      for (const AccountBalance& b : wallet.Read(user).balances) {
+        if (b.currency != currency) continue;
+        EXPECT_GE(b.balance_minor, 0) << user << "/" << currency;
+        total += b.balance_minor;
+      }
+    }
+    EXPECT_EQ(total, kSeed * 4) << currency;
+  }
+  EXPECT_EQ(log.size(), kThreads * per_thread);
 }
 
 TEST_F(ConcurrentApplyTest, SameKeysRacingApplyEachKeyOnce) {

@@ -270,6 +270,63 @@ TEST_F(WorkerTest, HistoryPagesSurviveARestart) {
   EXPECT_EQ(pages(), before_restart);
 }
 
+// A batch over the socket: one result with every leg's balance, one
+// balance event per leg on each leg user's topic, and after a restart
+// (snapshot) a retry answered with the same legs.
+TEST_F(WorkerTest, BatchAppliesAllLegsAndRetriesGetThemBack) {
+  Send(Credit("fund", "alice", 100));
+  ASSERT_EQ(Collect(1, 1).result_count, 1u);
+
+  const Leg legs[] = {{Op::kSpend, "alice", "gold", 60},
+                      {Op::kTopup, "bob", "gold", 60},
+                      {Op::kReward, "alice", "gems", 2}};
+  Command gift;
+  gift.op = Op::kBatch;
+  gift.key = "gift-1";
+  gift.user = "alice";
+  gift.source = "game1";
+  gift.legs = legs;
+  Send(gift);
+  const Collected got = Collect(1, 3);
+  ASSERT_EQ(got.result_count, 1u);
+  const Result& result = got.results.at("gift-1").front();
+  EXPECT_EQ(result.outcome.status, Status::kApplied);
+  ASSERT_EQ(result.legs.size(), 3u);
+  EXPECT_EQ(result.legs[0].balance_minor, 40);
+  EXPECT_EQ(result.legs[1].user, "bob");
+  EXPECT_EQ(result.legs[1].balance_minor, 60);
+  EXPECT_EQ(result.legs[2].balance_minor, 2);
+  ASSERT_EQ(got.balances.size(), 3u);
+  EXPECT_EQ(got.balances[1].user, "bob");
+  EXPECT_EQ(got.balances[1].delta_minor, 60);
+  EXPECT_EQ(got.balances[0].delta_minor, -60);
+
+  // Too much for alice now: nothing moves, the failed leg is named.
+  const Leg too_much[] = {{Op::kTopup, "bob", "gold", 500},
+                          {Op::kSpend, "alice", "gold", 500}};
+  Command short_gift = gift;
+  short_gift.key = "gift-2";
+  short_gift.legs = too_much;
+  Send(short_gift);
+  const Collected refused = Collect(1);
+  const Result& no = refused.results.at("gift-2").front();
+  EXPECT_EQ(no.outcome.reason, Reason::kInsufficientFunds);
+  EXPECT_EQ(no.outcome.failed_leg, 1);
+  EXPECT_EQ(no.outcome.balance_minor, 40);
+  EXPECT_EQ(BalanceOf("bob", "gold"), 60);
+
+  RestartWorker();
+  Send(gift);
+  const Collected again = Collect(1);
+  const Result& duplicate = again.results.at("gift-1").front();
+  EXPECT_EQ(duplicate.outcome.status, Status::kDuplicate);
+  ASSERT_EQ(duplicate.legs.size(), 3u);
+  EXPECT_EQ(duplicate.legs[0].balance_minor, 40);
+  EXPECT_EQ(duplicate.legs[1].balance_minor, 60);
+  EXPECT_TRUE(again.balances.empty());
+  EXPECT_EQ(BalanceOf("alice", "gold"), 40);
+}
+
 TEST_F(WorkerTest, InvalidCommandsAreRejectedWithTheirReason) {
   struct Row {
     std::string key;

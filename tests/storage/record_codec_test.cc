@@ -342,3 +342,59 @@ TEST(RecordCodecValidation, FieldsThatDoNotHoldAreCorruptDespiteChecksums) {
 
 }  // namespace
 }  // namespace wallet
+
+namespace wallet {
+namespace {
+
+// A batch is one record (format 2): its legs come back whole, and a cut
+// anywhere inside it reads as a torn record, never as fewer legs.
+TEST(RecordCodecBatch, LegsRoundTripAndACutIsNeverPartial) {
+  const LegRecord legs[] = {
+      {Op::kSpend, "alice", "gold", 100, 0, 2},
+      {Op::kReward, "alice", "gems", 1, 6, 2},
+      {Op::kTopup, "bob", "gold", 5, 15, 3},
+  };
+  Record batch;
+  batch.time_ms = 1'700'000'000'000;
+  batch.op = Op::kBatch;
+  batch.key = "purchase-1";
+  batch.user = "alice";
+  batch.source = "shop";
+  batch.legs = legs;
+  std::string data;
+  EncodeRecord(batch, data);
+
+  Record read;
+  std::size_t next = 0;
+  ASSERT_EQ(DecodeRecord(data, 0, read, next), RecordRead::kOk);
+  EXPECT_EQ(next, data.size());
+  EXPECT_EQ(read.op, Op::kBatch);
+  EXPECT_EQ(read.failed_leg, -1);
+  ASSERT_EQ(read.legs.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(read.legs[i].op, legs[i].op);
+    EXPECT_EQ(read.legs[i].user, legs[i].user);
+    EXPECT_EQ(read.legs[i].currency, legs[i].currency);
+    EXPECT_EQ(read.legs[i].amount_minor, legs[i].amount_minor);
+    EXPECT_EQ(read.legs[i].balance_minor, legs[i].balance_minor);
+    EXPECT_EQ(read.legs[i].version, legs[i].version);
+  }
+  for (std::size_t cut = 1; cut < data.size(); ++cut) {
+    EXPECT_EQ(
+        DecodeRecord(std::string_view(data).substr(0, cut), 0, read, next),
+        RecordRead::kTruncated)
+        << "cut at " << cut;
+  }
+
+  batch.status = Status::kRejected;
+  batch.reason = Reason::kInsufficientFunds;
+  batch.failed_leg = 2;
+  data.clear();
+  EncodeRecord(batch, data);
+  ASSERT_EQ(DecodeRecord(data, 0, read, next), RecordRead::kOk);
+  EXPECT_EQ(read.failed_leg, 2);
+  EXPECT_EQ(read.reason, Reason::kInsufficientFunds);
+}
+
+}  // namespace
+}  // namespace wallet

@@ -7,11 +7,24 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "common/protocol.h"
 
 namespace wallet {
+
+// One account a batch changed, with its state after the leg; for a
+// rejected batch, the accounts are unchanged and only the failed leg's
+// balance (in the Record) matters.
+struct LegRecord {
+  Op op = Op::kTopup;
+  std::string_view user;
+  std::string_view currency;
+  std::int64_t amount_minor = 0;
+  std::int64_t balance_minor = 0;
+  std::uint64_t version = 0;
+};
 
 struct Record {
   std::int64_t time_ms = 0;  // Wall clock when applied; drives key expiry.
@@ -24,9 +37,13 @@ struct Record {
   std::int64_t amount_minor = 0;
   std::string_view source;
   std::string_view ref;
-  // The account after the command (unchanged for a rejection).
+  // The account after the command (unchanged for a rejection). For a
+  // rejected batch: what the failed leg found.
   std::int64_t balance_minor = 0;
   std::uint64_t version = 0;
+  // kBatch only: every leg, in command order, and which one failed.
+  std::span<const LegRecord> legs;
+  int failed_leg = -1;
 };
 
 // Receives records in apply order. Append is called with the wallet's

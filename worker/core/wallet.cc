@@ -3,8 +3,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iterator>
 
 namespace wallet {
@@ -21,7 +23,9 @@ void Check(bool condition, const char* what) {
 Field FirstDifference(const KeyEntry& entry, const Command& command) {
   if (entry.op != command.op) return Field::kOp;
   if (entry.user_hash != HashField(command.user)) return Field::kUser;
-  if (entry.currency_hash != HashField(command.currency)) {
+  if (command.op == Op::kBatch) {
+    if (entry.currency_hash != HashLegs(command.legs)) return Field::kLegs;
+  } else if (entry.currency_hash != HashField(command.currency)) {
     return Field::kCurrency;
   }
   if (entry.amount_minor != command.amount_minor) return Field::kAmount;
@@ -36,10 +40,44 @@ Outcome ReplayOutcome(const KeyEntry& entry) {
   outcome.status =
       entry.status == Status::kApplied ? Status::kDuplicate : Status::kRejected;
   outcome.reason = entry.reason;
-  outcome.has_balance = true;
+  // An applied batch answers with its legs instead.
+  outcome.has_balance =
+      entry.op != Op::kBatch || entry.status != Status::kApplied;
   outcome.balance_minor = entry.balance_minor;
   outcome.version = entry.version;
+  outcome.failed_leg = entry.failed_leg;
   return outcome;
+}
+
+template <typename LegType>
+std::uint32_t HashLegsOf(std::span<const LegType> legs) {
+  // Each leg as op, length-prefixed user and currency, and amount: at most
+  // 1 + 65 + 17 + 8 bytes, so the whole batch fits on the stack.
+  constexpr std::size_t kLegBytesMax =
+      1 + 1 + kUserBytesMax + 1 + kCurrencyBytesMax + 8;
+  static_assert(kLegBytesMax == 91);
+  std::array<char, kLegsMax * kLegBytesMax> bytes;
+  Check(legs.size() <= kLegsMax, "too many legs");
+  std::size_t size = 0;
+  const auto put = [&](const void* data, std::size_t n) {
+    std::memcpy(bytes.data() + size, data, n);
+    size += n;
+  };
+  for (const LegType& leg : legs) {
+    Check(leg.user.size() <= kUserBytesMax &&
+              leg.currency.size() <= kCurrencyBytesMax,
+          "leg field too long");
+    const auto op = static_cast<std::uint8_t>(leg.op);
+    const auto user_size = static_cast<std::uint8_t>(leg.user.size());
+    const auto currency_size = static_cast<std::uint8_t>(leg.currency.size());
+    put(&op, 1);
+    put(&user_size, 1);
+    put(leg.user.data(), leg.user.size());
+    put(&currency_size, 1);
+    put(leg.currency.data(), leg.currency.size());
+    put(&leg.amount_minor, sizeof(leg.amount_minor));
+  }
+  return static_cast<std::uint32_t>(XXH3_64bits(bytes.data(), size));
 }
 
 KeyEntry EntryFor(const Record& record) {
@@ -49,12 +87,14 @@ KeyEntry EntryFor(const Record& record) {
   entry.balance_minor = record.balance_minor;
   entry.version = record.version;
   entry.user_hash = HashField(record.user);
-  entry.currency_hash = HashField(record.currency);
+  entry.currency_hash = record.op == Op::kBatch ? HashLegs(record.legs)
+                                                : HashField(record.currency);
   entry.source_hash = HashField(record.source);
   entry.ref_hash = HashField(record.ref);
   entry.op = record.op;
   entry.status = record.status;
   entry.reason = record.reason;
+  entry.failed_leg = static_cast<std::int8_t>(record.failed_leg);
   return entry;
 }
 
@@ -83,6 +123,11 @@ std::uint32_t HashField(std::string_view text) {
   return static_cast<std::uint32_t>(XXH3_64bits(text.data(), text.size()));
 }
 
+std::uint32_t HashLegs(std::span<const Leg> legs) { return HashLegsOf(legs); }
+std::uint32_t HashLegs(std::span<const LegRecord> legs) {
+  return HashLegsOf(legs);
+}
+
 Wallet::Wallet(const WalletOptions& options)
     : key_window_ms_(options.key_window_ms),
       history_per_user_(options.history_per_user),
@@ -98,6 +143,10 @@ Wallet::Wallet(const WalletOptions& options)
 
 Wallet::KeyStripe& Wallet::KeyStripeFor(const KeyHash& hash) {
   return key_stripes_[hash.low & stripe_mask_];
+}
+
+std::size_t Wallet::UserStripeIndex(std::string_view user) const {
+  return XXH3_64bits(user.data(), user.size()) & stripe_mask_;
 }
 
 Wallet::UserStripe& Wallet::UserStripeFor(std::string_view user) {
@@ -122,9 +171,13 @@ Wallet::Account& Wallet::FindOrAddAccount(User& user,
 }
 
 void Wallet::PushRecent(User& user, const Record& record) const {
+  PushRecentOp(user, RecentFor(record));
+}
+
+void Wallet::PushRecentOp(User& user, RecentOp op) const {
   if (user.recent.size() == history_per_user_) user.recent.pop_front();
-  user.recent.push_back(RecentFor(record));
-  user.recent.back().seq = ++user.ops;
+  op.seq = ++user.ops;
+  user.recent.push_back(std::move(op));
 }
 
 void Wallet::InsertKey(KeyStripe& stripe, const KeyHash& hash,
@@ -160,12 +213,12 @@ Outcome Wallet::Apply(const Command& command, std::int64_t now_ms,
       conflict.field = field;
       return conflict;
     }
-    return ReplayOutcome(found->second);
+    return Answer(keys, hash, found->second);
   }
-  if (found != keys.entries.end()) {
-    // Expired but not yet swept: the key is free again.
-    keys.entries.erase(found);
-    key_count_.fetch_sub(1, std::memory_order_relaxed);
+  // Expired but not yet swept: the key is free again.
+  if (found != keys.entries.end()) EraseKey(keys, found);
+  if (command.op == Op::kBatch) {
+    return ApplyBatch(command, now_ms, log, keys, hash);
   }
 
   UserStripe& users = UserStripeFor(command.user);
@@ -212,6 +265,167 @@ Outcome Wallet::Apply(const Command& command, std::int64_t now_ms,
   outcome.has_balance = true;
   outcome.balance_minor = record.balance_minor;
   outcome.version = record.version;
+  return outcome;
+}
+
+Outcome Wallet::Answer(const KeyStripe& keys, const KeyHash& hash,
+                       const KeyEntry& entry) const {
+  Outcome outcome = ReplayOutcome(entry);
+  if (entry.op == Op::kBatch && entry.status == Status::kApplied) {
+    auto legs = keys.batch_legs.find(hash);
+    Check(legs != keys.batch_legs.end(), "applied batch without its legs");
+    outcome.legs = legs->second;
+  }
+  return outcome;
+}
+
+void Wallet::EraseKey(
+    KeyStripe& keys,
+    std::unordered_map<KeyHash, KeyEntry, KeyHashHasher>::iterator found) {
+  keys.batch_legs.erase(found->first);
+  keys.entries.erase(found);
+  key_count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+// Locks a set of user stripes in ascending index order, each once, and
+// unlocks them in reverse. The order is what keeps two batches over the
+// same users from deadlocking.
+class StripeSetLock {
+ public:
+  StripeSetLock(std::span<Mutex* const> stripes) NO_THREAD_SAFETY_ANALYSIS
+      : count_(stripes.size()) {
+    std::copy(stripes.begin(), stripes.end(), mutexes_.begin());
+    for (std::size_t i = 0; i < count_; ++i) mutexes_[i]->Lock();
+  }
+  ~StripeSetLock() NO_THREAD_SAFETY_ANALYSIS {
+    for (std::size_t i = count_; i > 0; --i) mutexes_[i - 1]->Unlock();
+  }
+  StripeSetLock(const StripeSetLock&) = delete;
+  StripeSetLock& operator=(const StripeSetLock&) = delete;
+
+ private:
+  std::array<Mutex*, kLegsMax> mutexes_{};
+  std::size_t count_;
+};
+
+RecentOp RecentForLeg(const Record& batch, const LegRecord& leg) {
+  Record one = batch;
+  one.op = leg.op;
+  one.currency = leg.currency;
+  one.amount_minor = leg.amount_minor;
+  one.balance_minor = leg.balance_minor;
+  one.version = leg.version;
+  return RecentFor(one);
+}
+
+}  // namespace
+
+Outcome Wallet::ApplyBatch(const Command& command, std::int64_t now_ms,
+                           CommitLog& log, KeyStripe& keys,
+                           const KeyHash& hash) NO_THREAD_SAFETY_ANALYSIS {
+  const std::size_t count = command.legs.size();
+  Check(count > 0 && count <= kLegsMax, "batch leg count out of range");
+  std::array<std::size_t, kLegsMax> indexes{};
+  for (std::size_t i = 0; i < count; ++i) {
+    indexes[i] = UserStripeIndex(command.legs[i].user);
+  }
+  std::sort(indexes.begin(), indexes.begin() + static_cast<long>(count));
+  const auto unique_end =
+      std::unique(indexes.begin(), indexes.begin() + static_cast<long>(count));
+  std::array<Mutex*, kLegsMax> mutexes{};
+  std::size_t locked = 0;
+  for (auto it = indexes.begin(); it != unique_end; ++it) {
+    mutexes[locked++] = &user_stripes_[*it].mu;
+  }
+  const StripeSetLock lock(std::span<Mutex* const>(mutexes.data(), locked));
+
+  // Adding an account may move its user's other accounts, so every
+  // account is made to exist before any is held by pointer.
+  std::array<User*, kLegsMax> users{};
+  for (std::size_t i = 0; i < count; ++i) {
+    const Leg& leg = command.legs[i];
+    users[i] = &UserStripeFor(leg.user).users[std::string(leg.user)];
+    FindOrAddAccount(*users[i], leg.currency);
+  }
+  std::array<Account*, kLegsMax> accounts{};
+  for (std::size_t i = 0; i < count; ++i) {
+    accounts[i] = &FindOrAddAccount(*users[i], command.legs[i].currency);
+  }
+
+  // Dry run in leg order; a leg sees the earlier legs on its account.
+  std::array<LegRecord, kLegsMax> legs{};
+  Record record;
+  record.time_ms = now_ms;
+  record.op = Op::kBatch;
+  record.key = command.key;
+  record.user = command.user;
+  record.source = command.source;
+  record.ref = command.ref;
+  for (std::size_t i = 0; i < count && record.failed_leg < 0; ++i) {
+    const Leg& leg = command.legs[i];
+    std::int64_t balance = accounts[i]->balance_minor;
+    std::uint64_t version = accounts[i]->version;
+    for (std::size_t j = i; j > 0; --j) {
+      if (accounts[j - 1] == accounts[i]) {
+        balance = legs[j - 1].balance_minor;
+        version = legs[j - 1].version;
+        break;
+      }
+    }
+    const std::int64_t after = balance + SignedDelta(leg.op, leg.amount_minor);
+    legs[i] = {leg.op,           leg.user, leg.currency,
+               leg.amount_minor, after,    version + 1};
+    if (after > kBalanceMinorMax || after < 0) {
+      record.failed_leg = static_cast<int>(i);
+      record.reason =
+          after < 0 ? Reason::kInsufficientFunds : Reason::kBalanceOverflow;
+      record.balance_minor = balance;
+      record.version = version;
+    }
+  }
+
+  const bool applied = record.failed_leg < 0;
+  record.status = applied ? Status::kApplied : Status::kRejected;
+  if (!applied) {
+    // Nothing moves: the legs (the dry run stopped at the failed one)
+    // record the accounts as they are.
+    for (std::size_t i = 0; i < count; ++i) {
+      const Leg& leg = command.legs[i];
+      legs[i] = {leg.op,
+                 leg.user,
+                 leg.currency,
+                 leg.amount_minor,
+                 accounts[i]->balance_minor,
+                 accounts[i]->version};
+    }
+  }
+  record.legs = std::span<const LegRecord>(legs.data(), count);
+
+  Outcome outcome;
+  outcome.status = record.status;
+  outcome.reason = record.reason;
+  outcome.failed_leg = record.failed_leg;
+  outcome.has_balance = !applied;
+  outcome.balance_minor = record.balance_minor;
+  outcome.version = record.version;
+  if (applied) {
+    outcome.legs.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      accounts[i]->balance_minor = legs[i].balance_minor;
+      accounts[i]->version = legs[i].version;
+      Check(accounts[i]->balance_minor >= 0 &&
+                accounts[i]->balance_minor <= kBalanceMinorMax,
+            "balance out of range");
+      PushRecentOp(*users[i], RecentForLeg(record, legs[i]));
+      outcome.legs.push_back({legs[i].balance_minor, legs[i].version});
+    }
+  }
+
+  log.Append(record);
+  InsertKey(keys, hash, EntryFor(record));
+  if (applied) keys.batch_legs[hash] = outcome.legs;
   return outcome;
 }
 
@@ -279,19 +493,48 @@ std::size_t Wallet::ExpireKeys(std::int64_t now_ms) {
       auto found = stripe.entries.find(hash);
       // A key re-used after expiry has a newer entry: leave that one.
       if (found != stripe.entries.end() && found->second.time_ms == time_ms) {
-        stripe.entries.erase(found);
+        EraseKey(stripe, found);
         ++removed;
       }
     }
   }
-  key_count_.fetch_sub(removed, std::memory_order_relaxed);
   return removed;
+}
+
+void Wallet::ReplayBatch(const Record& record) {
+  // Recovery is single-threaded, but the stripes are locked all the same:
+  // one leg at a time is enough, since nothing else is running.
+  for (const LegRecord& leg : record.legs) {
+    UserStripe& users = UserStripeFor(leg.user);
+    MutexLock user_lock(users.mu);
+    User& user = users.users[std::string(leg.user)];
+    Account& account = FindOrAddAccount(user, leg.currency);
+    if (leg.version > account.version) {
+      account.balance_minor = leg.balance_minor;
+      account.version = leg.version;
+      PushRecentOp(user, RecentForLeg(record, leg));
+    }
+  }
 }
 
 void Wallet::Replay(const Record& record, std::int64_t now_ms) {
   const KeyHash hash = HashKey(record.key);
   KeyStripe& keys = KeyStripeFor(hash);
   MutexLock key_lock(keys.mu);
+  if (record.op == Op::kBatch) {
+    if (record.status == Status::kApplied) ReplayBatch(record);
+    const KeyEntry entry = EntryFor(record);
+    if (IsExpired(entry, now_ms)) return;
+    InsertKey(keys, hash, entry);
+    if (record.status == Status::kApplied) {
+      std::vector<LegOutcome>& legs = keys.batch_legs[hash];
+      legs.clear();
+      for (const LegRecord& leg : record.legs) {
+        legs.push_back({leg.balance_minor, leg.version});
+      }
+    }
+    return;
+  }
   if (record.status == Status::kApplied) {
     UserStripe& users = UserStripeFor(record.user);
     MutexLock user_lock(users.mu);
@@ -322,7 +565,9 @@ Wallet::UserExport Wallet::ExportUsers(std::size_t stripe) const {
 }
 
 std::vector<std::pair<KeyHash, KeyEntry>> Wallet::ExportKeys(
-    std::size_t stripe, std::int64_t now_ms) const {
+    std::size_t stripe, std::int64_t now_ms,
+    std::vector<std::pair<KeyHash, std::vector<LegOutcome>>>* batch_legs)
+    const {
   std::vector<std::pair<KeyHash, KeyEntry>> out;
   const KeyStripe& keys = key_stripes_.at(stripe);
   MutexLock lock(keys.mu);
@@ -336,8 +581,20 @@ std::vector<std::pair<KeyHash, KeyEntry>> Wallet::ExportKeys(
       continue;
     }
     out.emplace_back(hash, found->second);
+    if (batch_legs != nullptr && found->second.op == Op::kBatch &&
+        found->second.status == Status::kApplied) {
+      batch_legs->emplace_back(hash, keys.batch_legs.at(hash));
+    }
   }
   return out;
+}
+
+void Wallet::ImportBatchLegs(const KeyHash& hash,
+                             std::vector<LegOutcome> legs) {
+  KeyStripe& keys = KeyStripeFor(hash);
+  MutexLock lock(keys.mu);
+  if (keys.entries.count(hash) == 0) return;
+  keys.batch_legs[hash] = std::move(legs);
 }
 
 void Wallet::ImportAccount(const AccountRow& row) {

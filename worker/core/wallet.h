@@ -8,7 +8,8 @@
 //     idempotency table;
 //   - user stripes, chosen by the hash of a user id, hold that user's
 //     accounts and latest operations.
-// Apply takes one key stripe, then one user stripe, always in that order,
+// Apply takes one key stripe, then the user stripes it needs (one, or for
+// a batch every leg's, in ascending stripe order), always in that order,
 // so no two callers can deadlock. Holding the key stripe across the whole
 // apply makes "check the key, change the balance, remember the key" one
 // atomic step: two commands with the same key apply once, whichever
@@ -21,6 +22,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -55,8 +57,13 @@ struct KeyEntry {
   Op op = Op::kTopup;
   Status status = Status::kApplied;  // kApplied or kRejected.
   Reason reason = Reason::kNone;
+  std::int8_t failed_leg = -1;  // A rejected batch: the leg that failed.
 };
 std::uint32_t HashField(std::string_view text);
+// A batch's legs as one hash, kept in KeyEntry::currency_hash: a retry
+// whose legs differ in any way is a conflict on `legs`.
+std::uint32_t HashLegs(std::span<const Leg> legs);
+std::uint32_t HashLegs(std::span<const LegRecord> legs);
 
 // One account as snapshots and queries see it.
 struct AccountRow {
@@ -108,12 +115,18 @@ class Wallet {
     std::vector<std::pair<std::string, RecentOp>> recent;  // Oldest first.
   };
   UserExport ExportUsers(std::size_t stripe) const;
+  // With `batch_legs`, also the leg balances of the applied batches among
+  // the keys, copied under the same lock.
   std::vector<std::pair<KeyHash, KeyEntry>> ExportKeys(
-      std::size_t stripe, std::int64_t now_ms) const;
+      std::size_t stripe, std::int64_t now_ms,
+      std::vector<std::pair<KeyHash, std::vector<LegOutcome>>>* batch_legs =
+          nullptr) const;
   void ImportAccount(const AccountRow& row);
   void ImportRecent(std::string_view user, const RecentOp& op);
   void ImportKey(const KeyHash& hash, const KeyEntry& entry,
                  std::int64_t now_ms);
+  // After ImportKey of the same key; ignored if that key was left out.
+  void ImportBatchLegs(const KeyHash& hash, std::vector<LegOutcome> legs);
 
   std::size_t account_count() const {
     return account_count_.load(std::memory_order_relaxed);
@@ -148,6 +161,10 @@ class Wallet {
   struct alignas(64) KeyStripe {
     mutable Mutex mu;
     std::unordered_map<KeyHash, KeyEntry, KeyHashHasher> entries GUARDED_BY(mu);
+    // Applied batches: each leg's account after the first application,
+    // for answering retries. Erased with the key.
+    std::unordered_map<KeyHash, std::vector<LegOutcome>, KeyHashHasher>
+        batch_legs GUARDED_BY(mu);
     // Keys by first-application time, oldest at the front, for expiry.
     std::deque<std::pair<std::int64_t, KeyHash>> by_time GUARDED_BY(mu);
     // Set when an import appended out of time order (a snapshot taken with
@@ -160,12 +177,25 @@ class Wallet {
     std::unordered_map<std::string, User> users GUARDED_BY(mu);
   };
 
+  Outcome ApplyBatch(const Command& command, std::int64_t now_ms,
+                     CommitLog& log, KeyStripe& keys, const KeyHash& hash)
+      REQUIRES(keys.mu);
+  void ReplayBatch(const Record& record);
+  Outcome Answer(const KeyStripe& keys, const KeyHash& hash,
+                 const KeyEntry& entry) const REQUIRES(keys.mu);
+  void EraseKey(
+      KeyStripe& keys,
+      std::unordered_map<KeyHash, KeyEntry, KeyHashHasher>::iterator found)
+      REQUIRES(keys.mu);
+
   KeyStripe& KeyStripeFor(const KeyHash& hash);
+  std::size_t UserStripeIndex(std::string_view user) const;
   UserStripe& UserStripeFor(std::string_view user);
   const UserStripe& UserStripeFor(std::string_view user) const;
 
   Account& FindOrAddAccount(User& user, std::string_view currency);
   void PushRecent(User& user, const Record& record) const;
+  void PushRecentOp(User& user, RecentOp op) const;
   bool IsExpired(const KeyEntry& entry, std::int64_t now_ms) const;
   void InsertKey(KeyStripe& stripe, const KeyHash& hash, const KeyEntry& entry)
       REQUIRES(stripe.mu);

@@ -88,9 +88,17 @@ void Applier::ApplyFrame(CommandDecoder& decoder, std::string_view frame,
   AddEvent(out, kResultTopicPrefix, command.source, [&](std::string& b) {
     EncodeResult(command.key, &command, outcome, {}, b);
   });
-  if (outcome.status == Status::kApplied) {
+  if (outcome.status != Status::kApplied) return;
+  if (command.op != Op::kBatch) {
     AddEvent(out, kBalanceTopicPrefix, command.user,
              [&](std::string& b) { EncodeBalanceEvent(command, outcome, b); });
+    return;
+  }
+  for (std::size_t leg = 0; leg < command.legs.size(); ++leg) {
+    AddEvent(out, kBalanceTopicPrefix, command.legs[leg].user,
+             [&](std::string& b) {
+               EncodeLegBalanceEvent(command, outcome, leg, b);
+             });
   }
 }
 

@@ -1,5 +1,6 @@
 #include "worker/storage/record_codec.h"
 
+#include <array>
 #include <cstring>
 
 #include "worker/storage/crc32c.h"
@@ -52,11 +53,39 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
+// Backs the legs of the last batch record decoded on this thread.
+thread_local std::array<LegRecord, kLegsMax> t_legs;
+
+bool DecodeLegs(Reader& in, Record& record) {
+  std::int8_t failed_leg = -1;
+  std::uint8_t count = 0;
+  if (!in.Int(failed_leg) || !in.Int(count) || count == 0 || count > kLegsMax ||
+      failed_leg >= static_cast<int>(count) || failed_leg < -1) {
+    return false;
+  }
+  for (std::uint8_t i = 0; i < count; ++i) {
+    LegRecord& leg = t_legs[i];
+    std::uint8_t op = 0;
+    if (!in.Int(op) || op >= kOpCount ||
+        op == static_cast<std::uint8_t>(Op::kBatch) || !in.Str(leg.user) ||
+        !in.Str(leg.currency) || leg.user.size() > kUserBytesMax ||
+        leg.currency.size() > kCurrencyBytesMax || !in.Int(leg.amount_minor) ||
+        !in.Int(leg.balance_minor) || !in.Int(leg.version)) {
+      return false;
+    }
+    leg.op = static_cast<Op>(op);
+  }
+  record.failed_leg = failed_leg;
+  record.legs = std::span<const LegRecord>(t_legs.data(), count);
+  return true;
+}
+
 bool DecodePayload(std::string_view payload, Record& record) {
   Reader in(payload);
   std::uint8_t format = 0, op = 0, status = 0, reason = 0;
-  if (!in.Int(format) || format != kRecordFormat || !in.Int(op) ||
-      !in.Int(status) || !in.Int(reason) || op >= kOpCount ||
+  if (!in.Int(format) ||
+      (format != kRecordFormat && format != kRecordFormatBatch) ||
+      !in.Int(op) || !in.Int(status) || !in.Int(reason) || op >= kOpCount ||
       status > static_cast<std::uint8_t>(Status::kRejected) ||
       reason > static_cast<std::uint8_t>(kReasonLast)) {
     return false;
@@ -64,10 +93,15 @@ bool DecodePayload(std::string_view payload, Record& record) {
   record.op = static_cast<Op>(op);
   record.status = static_cast<Status>(status);
   record.reason = static_cast<Reason>(reason);
+  record.legs = {};
+  record.failed_leg = -1;
+  const bool batch = format == kRecordFormatBatch;
+  if (batch != (record.op == Op::kBatch)) return false;
   return in.Int(record.time_ms) && in.Int(record.amount_minor) &&
          in.Int(record.balance_minor) && in.Int(record.version) &&
          in.Str(record.key) && in.Str(record.user) && in.Str(record.currency) &&
-         in.Str(record.source) && in.Str(record.ref) && in.AtEnd();
+         in.Str(record.source) && in.Str(record.ref) &&
+         (!batch || DecodeLegs(in, record)) && in.AtEnd();
 }
 
 }  // namespace
@@ -76,7 +110,8 @@ void EncodeRecord(const Record& record, std::string& out) {
   const std::size_t header_at = out.size();
   out.append(kRecordHeaderBytes, '\0');
   const std::size_t payload_at = out.size();
-  PutInt<std::uint8_t>(out, kRecordFormat);
+  const bool batch = record.op == Op::kBatch;
+  PutInt<std::uint8_t>(out, batch ? kRecordFormatBatch : kRecordFormat);
   PutInt(out, static_cast<std::uint8_t>(record.op));
   PutInt(out, static_cast<std::uint8_t>(record.status));
   PutInt(out, static_cast<std::uint8_t>(record.reason));
@@ -89,6 +124,18 @@ void EncodeRecord(const Record& record, std::string& out) {
   PutStr(out, record.currency);
   PutStr(out, record.source);
   PutStr(out, record.ref);
+  if (batch) {
+    PutInt(out, static_cast<std::int8_t>(record.failed_leg));
+    PutInt(out, static_cast<std::uint8_t>(record.legs.size()));
+    for (const LegRecord& leg : record.legs) {
+      PutInt(out, static_cast<std::uint8_t>(leg.op));
+      PutStr(out, leg.user);
+      PutStr(out, leg.currency);
+      PutInt(out, leg.amount_minor);
+      PutInt(out, leg.balance_minor);
+      PutInt(out, leg.version);
+    }
+  }
 
   const auto length = static_cast<std::uint32_t>(out.size() - payload_at);
   const std::uint32_t header[3] = {

@@ -21,7 +21,13 @@ static_assert(std::endian::native == std::endian::little,
 constexpr char kMagic[8] = {'W', 'S', 'N', 'A', 'P', '0', '0', '2'};
 constexpr std::size_t kFlushBytes = 1 << 20;
 
-enum Tag : std::uint8_t { kAccount = 1, kRecent = 2, kKey = 3, kEnd = 0xff };
+enum Tag : std::uint8_t {
+  kAccount = 1,
+  kRecent = 2,
+  kKey = 3,
+  kBatchLegs = 4,  // After its key: an applied batch's leg balances.
+  kEnd = 0xff
+};
 
 // Buffers the file, keeping a running checksum of everything written.
 class SnapshotWriter {
@@ -100,6 +106,19 @@ void WriteKey(SnapshotWriter& out, const KeyHash& hash, const KeyEntry& entry) {
   out.Int(static_cast<std::uint8_t>(entry.op));
   out.Int(static_cast<std::uint8_t>(entry.status));
   out.Int(static_cast<std::uint8_t>(entry.reason));
+  out.Int(entry.failed_leg);
+}
+
+void WriteBatchLegs(SnapshotWriter& out, const KeyHash& hash,
+                    const std::vector<LegOutcome>& legs) {
+  out.Int<std::uint8_t>(kBatchLegs);
+  out.Int(hash.low);
+  out.Int(hash.high);
+  out.Int(static_cast<std::uint8_t>(legs.size()));
+  for (const LegOutcome& leg : legs) {
+    out.Int(leg.balance_minor);
+    out.Int(leg.version);
+  }
 }
 
 std::int64_t ElapsedUs(std::chrono::steady_clock::time_point since) {
@@ -116,7 +135,8 @@ bool WriteStripes(SnapshotWriter& out, const Wallet& wallet,
     const Wallet::UserExport users = wallet.ExportUsers(s);
     std::int64_t hold_us = ElapsedUs(copy_start);
     copy_start = std::chrono::steady_clock::now();
-    const auto keys = wallet.ExportKeys(s, now_ms);
+    std::vector<std::pair<KeyHash, std::vector<LegOutcome>>> batch_legs;
+    const auto keys = wallet.ExportKeys(s, now_ms, &batch_legs);
     hold_us = std::max(hold_us, ElapsedUs(copy_start));
     stats.stripe_hold_us_max = std::max(stats.stripe_hold_us_max, hold_us);
 
@@ -129,6 +149,9 @@ bool WriteStripes(SnapshotWriter& out, const Wallet& wallet,
     }
     for (const auto& [user, op] : users.recent) WriteRecent(out, user, op);
     for (const auto& [hash, entry] : keys) WriteKey(out, hash, entry);
+    for (const auto& [hash, legs] : batch_legs) {
+      WriteBatchLegs(out, hash, legs);
+    }
     stats.accounts += users.accounts.size();
     stats.recent_ops += users.recent.size();
     stats.keys += keys.size();
@@ -191,13 +214,30 @@ bool ReadKey(SnapshotReader& in, Wallet& wallet, std::int64_t now_ms) {
       !in.Int(entry.currency_hash) || !in.Int(entry.source_hash) ||
       !in.Int(entry.ref_hash) || !in.Enum(kOpCount - 1, op) ||
       !in.Enum(static_cast<std::uint8_t>(Status::kRejected), status) ||
-      !in.Enum(static_cast<std::uint8_t>(kReasonLast), reason)) {
+      !in.Enum(static_cast<std::uint8_t>(kReasonLast), reason) ||
+      !in.Int(entry.failed_leg) || entry.failed_leg < -1 ||
+      entry.failed_leg >= static_cast<int>(kLegsMax)) {
     return false;
   }
   entry.op = static_cast<Op>(op);
   entry.status = static_cast<Status>(status);
   entry.reason = static_cast<Reason>(reason);
   wallet.ImportKey(hash, entry, now_ms);
+  return true;
+}
+
+bool ReadBatchLegs(SnapshotReader& in, Wallet& wallet) {
+  KeyHash hash;
+  std::uint8_t count = 0;
+  if (!in.Int(hash.low) || !in.Int(hash.high) || !in.Int(count) || count == 0 ||
+      count > kLegsMax) {
+    return false;
+  }
+  std::vector<LegOutcome> legs(count);
+  for (LegOutcome& leg : legs) {
+    if (!in.Int(leg.balance_minor) || !in.Int(leg.version)) return false;
+  }
+  wallet.ImportBatchLegs(hash, std::move(legs));
   return true;
 }
 
@@ -221,6 +261,8 @@ bool ReadBody(SnapshotReader& in, Wallet& wallet, std::int64_t now_ms,
     } else if (tag == kKey) {
       if (!ReadKey(in, wallet, now_ms)) return false;
       ++stats.keys;
+    } else if (tag == kBatchLegs) {
+      if (!ReadBatchLegs(in, wallet)) return false;
     } else {
       return false;
     }
