@@ -24,14 +24,30 @@ void WriteResultFields(const Result& result, Writer& out) {
   if (result.has_command) {
     out.Str("op", OpName(result.op));
     out.Str("user", result.user);
-    out.Str("currency", result.currency);
-    out.Int("amount", result.amount_minor);
+    if (result.op != Op::kBatch) {
+      out.Str("currency", result.currency);
+      out.Int("amount", result.amount_minor);
+    }
     out.Str("source", result.source);
     if (!result.ref.empty()) out.Str("ref", result.ref);
+  }
+  if (result.outcome.failed_leg >= 0) {
+    out.Int("failed_leg", result.outcome.failed_leg);
   }
   if (result.outcome.has_balance) {
     out.Int("balance", result.outcome.balance_minor);
     out.Uint("version", result.outcome.version);
+  }
+  // A batch: leg_<i>=op:user:currency:amount, then the account after it.
+  for (std::size_t i = 0; i < result.legs.size(); ++i) {
+    const LegResult& leg = result.legs[i];
+    const std::string name = "leg_" + std::to_string(i);
+    out.Str(name, std::string(OpName(leg.op)) + ":" + leg.user + ":" +
+                      leg.currency + ":" + std::to_string(leg.amount_minor));
+    if (leg.has_balance) {
+      out.Int(name + "_balance", leg.balance_minor);
+      out.Uint(name + "_version", leg.version);
+    }
   }
 }
 

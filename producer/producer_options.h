@@ -25,14 +25,16 @@ struct GlobalOptions {
 
 struct SendOptions {
   std::string user;                 // Required.
-  std::string currency;             // Required.
-  std::int64_t amount_minor = 0;    // Required; the worker checks 1..10^15.
-  std::string op = "topup";         // topup, reward or spend.
+  std::string currency;             // Required unless `legs`.
+  std::int64_t amount_minor = 0;    // Required unless `legs`; 1..10^15.
+  std::string op = "topup";         // topup, reward, spend (or batch).
   std::string key;                  // Empty: a fresh random UUID v4.
   std::string source = "producer";  // Results come back on its topic.
   std::string ref;                  // Free text stored with the operation.
-  std::int64_t timeout_ms = 5000;   // Total wait for the result.
-  bool json = false;                // Print a JSON line instead of text.
+  // A batch: "op:currency:amount[:user],..."; empty for a single command.
+  std::string legs;
+  std::int64_t timeout_ms = 5000;  // Total wait for the result.
+  bool json = false;               // Print a JSON line instead of text.
 };
 
 struct BalanceOptions {

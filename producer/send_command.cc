@@ -32,8 +32,9 @@ static_assert(kSendBlockMs < kResendIntervalMs);
 
 constexpr CommandHelp kHelp = {
     "send",
-    "--user U --currency C --amount N [flags]",
-    "Sends one credit command and waits for its result, re-sending the "
+    "--user U (--currency C --amount N | --legs LEGS) [flags]",
+    "Sends one command (a credit, a spend, or with --legs a batch) and "
+    "waits for its result, re-sending the "
     "identical command every 500 ms until the result arrives (safe: the "
     "key makes it idempotent). Prints the result as one line. Exit 0 when "
     "applied or duplicate, 1 when rejected, 3 on timeout. User, currency "
@@ -44,12 +45,21 @@ constexpr CommandHelp kHelp = {
 std::vector<Flag> SendFlags(SendOptions& options) {
   return {
       RequiredStringFlag("user", "U", "Wallet owner.", &options.user),
-      RequiredStringFlag("currency", "C", "Currency code, e.g. gold.",
-                         &options.currency),
-      RequiredIntFlag("amount", "N",
-                      "Amount in minor units; the worker accepts 1..10^15.",
-                      &options.amount_minor, INT64_MIN, INT64_MAX),
-      StringFlag("op", "OP", "Operation: topup, reward or spend.", &options.op),
+      StringFlag("currency", "C",
+                 "Currency code, e.g. gold; required unless --legs.",
+                 &options.currency),
+      IntFlag("amount", "N",
+              "Amount in minor units; the worker accepts 1..10^15; required "
+              "unless --legs.",
+              &options.amount_minor, INT64_MIN, INT64_MAX),
+      StringFlag("op", "OP",
+                 "Operation: topup, reward or spend; batch with --legs.",
+                 &options.op),
+      StringFlag("legs", "LEGS",
+                 "A batch: comma-separated legs op:currency:amount[:user], "
+                 "e.g. spend:gold:100,reward:gems:1,topup:gold:5:bob; "
+                 "all apply or none.",
+                 &options.legs),
       StringFlag("key", "K", "Idempotency key; re-use one to retry a command.",
                  &options.key, "a random UUID v4"),
       StringFlag("source", "S", "Source name; results are read from its topic.",
@@ -64,7 +74,43 @@ std::vector<Flag> SendFlags(SendOptions& options) {
 
 // Only what is needed to hear the answer is checked here; everything
 // else is the worker's to reject.
-std::optional<std::string> CheckOptions(const SendOptions& options) {
+// Parses --legs into `legs`, whose strings view `text`.
+std::optional<std::string> ParseLegs(std::string_view text,
+                                     std::string_view user,
+                                     std::vector<Leg>& legs) {
+  const std::string usage =
+      "--legs takes op:currency:amount[:user] items separated by commas";
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? "" : text.substr(comma + 1);
+    std::vector<std::string_view> parts;
+    for (std::size_t colon = item.find(':'); colon != std::string_view::npos;
+         colon = item.find(':')) {
+      parts.push_back(item.substr(0, colon));
+      item = item.substr(colon + 1);
+    }
+    parts.push_back(item);
+    if (parts.size() < 3 || parts.size() > 4) return usage;
+    const std::optional<Op> op = ParseOp(parts[0]);
+    const std::optional<std::int64_t> amount = ParseInt64(parts[2]);
+    if (!op || *op == Op::kBatch || !amount) return usage;
+    legs.push_back(
+        {*op, parts.size() == 4 ? parts[3] : user, parts[1], *amount});
+  }
+  if (legs.empty()) return usage;
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckOptions(SendOptions& options) {
+  if (!options.legs.empty()) {
+    if (options.op != "topup" && options.op != "batch") {
+      return "--legs makes a batch; --op, if given, must be batch";
+    }
+    options.op = "batch";
+  } else if (options.currency.empty() || options.amount_minor == 0) {
+    return "--currency and --amount are required, or --legs for a batch";
+  }
   if (!ParseOp(options.op)) return "--op must be topup, reward or spend";
   if (!options.key.empty() && !IsValidKey(options.key)) {
     return "--key must be 1..128 bytes of printable ASCII without spaces";
@@ -75,8 +121,9 @@ std::optional<std::string> CheckOptions(const SendOptions& options) {
   return std::nullopt;
 }
 
-Command MakeCommand(const SendOptions& options) {
+Command MakeCommand(const SendOptions& options, const std::vector<Leg>& legs) {
   Command command;
+  command.legs = legs;
   command.op = *ParseOp(options.op);
   command.key = options.key;
   command.user = options.user;
@@ -160,9 +207,15 @@ int RunSend(const ProgramContext& context, std::span<char* const> args) {
     return *exit_code;
   }
   if (auto error = CheckOptions(options)) return UsageError("send", *error);
+  std::vector<Leg> legs;
+  if (!options.legs.empty()) {
+    if (auto error = ParseLegs(options.legs, options.user, legs)) {
+      return UsageError("send", *error);
+    }
+  }
   if (options.key.empty()) options.key = RandomUuidV4();
 
-  const Command command = MakeCommand(options);
+  const Command command = MakeCommand(options, legs);
   return ReportOutcome(SendUntilAnswered(context, command, options.timeout_ms),
                        options);
 }
