@@ -56,6 +56,11 @@ if [ "$quick" -eq 1 ]; then
   exit 0
 fi
 
+step "benchmark suite: smoke run at tiny sizes (checks it works, not speed)"
+bash bench/run.sh --quick --build-dir build/ci >build/bench-smoke.log 2>&1 ||
+  { tail -40 build/bench-smoke.log; exit 1; }
+grep -A 12 '^## Throughput' "$(ls -d bench/results/quick-* | tail -1)/results.md"
+
 step "build and test: AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   build_and_test build/asan "$jobs" -DCMAKE_BUILD_TYPE=Debug \
