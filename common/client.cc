@@ -9,11 +9,43 @@ ClientError TransportError(const zmq::error_t& e) {
   return {ClientError::Code::kTransport, e.what()};
 }
 
+// Must run before connect: the handshake uses what is set then.
+void ApplySecurity(zmq::socket_t& socket, const ClientSecurity& security) {
+  if (!security.enabled()) return;
+  socket.set(zmq::sockopt::curve_serverkey, security.server_public_key);
+  socket.set(zmq::sockopt::curve_publickey, security.client.public_key);
+  socket.set(zmq::sockopt::curve_secretkey, security.client.secret_key);
+}
+
 }  // namespace
+
+bool LoadClientSecurity(const std::string& server_key_file,
+                        const std::string& client_key_file,
+                        ClientSecurity& security, std::string& error) {
+  CurveKeyPair server;
+  CurveKeyPair client;
+  if (!ReadCurveKeyFile(server_key_file, server, error) ||
+      !ReadCurveKeyFile(client_key_file, client, error)) {
+    return false;
+  }
+  if (client.secret_key.empty()) {
+    error = client_key_file + " holds no secret-key (use the _secret file)";
+    return false;
+  }
+  security.server_public_key = server.public_key;
+  security.client = client;
+  return true;
+}
 
 CommandSender::CommandSender(zmq::context_t& context, std::string_view endpoint,
                              int send_timeout_ms)
+    : CommandSender(context, endpoint, ClientSecurity{}, send_timeout_ms) {}
+
+CommandSender::CommandSender(zmq::context_t& context, std::string_view endpoint,
+                             const ClientSecurity& security,
+                             int send_timeout_ms)
     : socket_(context, zmq::socket_type::push) {
+  ApplySecurity(socket_, security);
   socket_.set(zmq::sockopt::sndhwm, kSenderSendHwm);
   socket_.set(zmq::sockopt::sndtimeo, send_timeout_ms);
   // Commands still queued when the sender closes get this long to leave.
@@ -41,7 +73,14 @@ std::optional<ClientError> CommandSender::SendRaw(std::string_view frame) {
 
 EventSubscriber::EventSubscriber(zmq::context_t& context,
                                  std::string_view endpoint, int receive_hwm)
+    : EventSubscriber(context, endpoint, ClientSecurity{}, receive_hwm) {}
+
+EventSubscriber::EventSubscriber(zmq::context_t& context,
+                                 std::string_view endpoint,
+                                 const ClientSecurity& security,
+                                 int receive_hwm)
     : socket_(context, zmq::socket_type::sub) {
+  ApplySecurity(socket_, security);
   socket_.set(zmq::sockopt::rcvhwm, receive_hwm);
   socket_.connect(std::string(endpoint));
 }
@@ -93,12 +132,20 @@ std::optional<Event> EventSubscriber::Receive(int timeout_ms,
 
 QueryClient::QueryClient(zmq::context_t& context, std::string_view endpoint,
                          int timeout_ms)
-    : context_(context), endpoint_(endpoint), timeout_ms_(timeout_ms) {
+    : QueryClient(context, endpoint, ClientSecurity{}, timeout_ms) {}
+
+QueryClient::QueryClient(zmq::context_t& context, std::string_view endpoint,
+                         const ClientSecurity& security, int timeout_ms)
+    : context_(context),
+      endpoint_(endpoint),
+      security_(security),
+      timeout_ms_(timeout_ms) {
   Connect();
 }
 
 void QueryClient::Connect() {
   socket_.emplace(context_, zmq::socket_type::req);
+  ApplySecurity(*socket_, security_);
   socket_->set(zmq::sockopt::rcvtimeo, timeout_ms_);
   socket_->set(zmq::sockopt::sndtimeo, timeout_ms_);
   socket_->set(zmq::sockopt::linger, 0);

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <variant>
 
+#include "common/curve_keys.h"
 #include "common/protocol.h"
 
 namespace wallet {
@@ -33,6 +34,20 @@ inline constexpr int kSubscriberReceiveHwm = 4'000'000;
 // Send high-water mark of a command sender: past it, Send blocks.
 inline constexpr int kSenderSendHwm = 100'000;
 
+// CURVE credentials of a client (docs/security.md). The default, empty,
+// talks plain TCP to a worker that runs without keys on loopback.
+struct ClientSecurity {
+  std::string server_public_key;  // The worker's public key, Z85.
+  CurveKeyPair client;            // This client's own pair.
+  bool enabled() const { return !server_public_key.empty(); }
+};
+
+// Reads the worker's public key file and this client's secret key file
+// (the `_secret` file `wallet-producer keygen` writes).
+bool LoadClientSecurity(const std::string& server_key_file,
+                        const std::string& client_key_file,
+                        ClientSecurity& security, std::string& error);
+
 // A failed client call: what went wrong, for a person to read.
 struct ClientError {
   enum class Code { kTimeout, kTransport, kMalformedReply, kServerError };
@@ -46,6 +61,8 @@ class CommandSender {
  public:
   CommandSender(zmq::context_t& context, std::string_view endpoint,
                 int send_timeout_ms = -1);
+  CommandSender(zmq::context_t& context, std::string_view endpoint,
+                const ClientSecurity& security, int send_timeout_ms = -1);
 
   // Sends one encoded command frame. Invalid commands are sent as they are:
   // the worker is the authority that rejects them.
@@ -64,6 +81,9 @@ using Event = std::variant<Result, BalanceEvent>;
 class EventSubscriber {
  public:
   EventSubscriber(zmq::context_t& context, std::string_view endpoint,
+                  int receive_hwm = kSubscriberReceiveHwm);
+  EventSubscriber(zmq::context_t& context, std::string_view endpoint,
+                  const ClientSecurity& security,
                   int receive_hwm = kSubscriberReceiveHwm);
 
   // Topic prefixes: results of one source (all when empty), balance events
@@ -85,6 +105,8 @@ class QueryClient {
  public:
   QueryClient(zmq::context_t& context, std::string_view endpoint,
               int timeout_ms = 5000);
+  QueryClient(zmq::context_t& context, std::string_view endpoint,
+              const ClientSecurity& security, int timeout_ms = 5000);
 
   std::variant<BalanceReply, ClientError> Balance(std::string_view user);
   // One page of the user's operations, newest first; pass the reply's
@@ -99,6 +121,7 @@ class QueryClient {
 
   zmq::context_t& context_;
   std::string endpoint_;
+  ClientSecurity security_;
   int timeout_ms_;
   std::optional<zmq::socket_t> socket_;
 };
