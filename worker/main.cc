@@ -14,7 +14,8 @@
 
 namespace {
 
-// Exit codes: 0 clean stop; 1 storage failure; 2 bad flags or start failure.
+// Exit codes: 0 clean stop; 1 storage failure (or the connection guard
+// failed); 2 bad flags or start failure.
 constexpr int kExitStorageFailed = 1;
 constexpr int kExitBadStart = 2;
 
@@ -53,14 +54,15 @@ int main(int argc, char** argv) {
 
   const timespec tick = {1, 0};
   int signal = -1;
-  while (signal < 0 && !worker->storage_failed()) {
+  while (signal < 0 && !worker->storage_failed() && !worker->guard_failed()) {
     signal = sigtimedwait(&stop_signals, nullptr, &tick);
     worker->Tick();
   }
   wallet::Log(wallet::LogLevel::kInfo, "worker", "event=stopping cause=%s",
-              signal == SIGINT    ? "SIGINT"
-              : signal == SIGTERM ? "SIGTERM"
-                                  : "storage_failure");
+              signal == SIGINT           ? "SIGINT"
+              : signal == SIGTERM        ? "SIGTERM"
+              : worker->storage_failed() ? "storage_failure"
+                                         : "guard_failure");
   const bool durable = worker->Stop();
-  return durable ? 0 : kExitStorageFailed;
+  return durable && !worker->guard_failed() ? 0 : kExitStorageFailed;
 }

@@ -27,6 +27,8 @@ struct Flag {
   std::string_view meaning;
   // Applies the value; returns false if it is not acceptable.
   std::function<bool(std::string_view)> apply;
+  // A switch takes no value: `--insecure`.
+  bool is_switch = false;
 };
 
 std::vector<Flag> Flags(WorkerOptions& o, LogLevel& level) {
@@ -110,6 +112,28 @@ std::vector<Flag> Flags(WorkerOptions& o, LogLevel& level) {
        [&level](std::string_view v) {
          return ParseLogLevel(std::string(v).c_str(), level);
        }},
+      {"curve-key",
+       "the worker's CURVE secret key file (wallet-producer keygen); "
+       "turns on CURVE for every socket, needs --clients",
+       [&o](std::string_view v) {
+         o.curve_key_file = v;
+         return !v.empty();
+       }},
+      {"clients",
+       "allow-list of client public keys and their rights "
+       "(docs/security.md)",
+       [&o](std::string_view v) {
+         o.clients_file = v;
+         return !v.empty();
+       }},
+      {"insecure",
+       "without --curve-key, bind non-loopback endpoints anyway: anyone "
+       "who reaches them can credit wallets",
+       [&o](std::string_view) {
+         o.insecure = true;
+         return true;
+       },
+       /*is_switch=*/true},
   };
 }
 
@@ -132,6 +156,8 @@ std::string DefaultOf(std::string_view name, const WorkerOptions& o) {
   if (name == "stats-interval-s") {
     return std::to_string(o.stats_interval_ms / 1000);
   }
+  if (name == "curve-key" || name == "clients") return "none";
+  if (name == "insecure") return "off";
   return "info";
 }
 
@@ -163,7 +189,12 @@ ParseOutcome ParseWorkerFlags(int argc, char** argv, WorkerOptions& options,
       error = "unknown flag: --" + std::string(arg) + " (see --help)";
       return ParseOutcome::kError;
     }
-    if (!has_value) {
+    if (flag->is_switch) {
+      if (has_value) {
+        error = "--" + std::string(arg) + " takes no value";
+        return ParseOutcome::kError;
+      }
+    } else if (!has_value) {
       if (i + 1 >= argc) {
         error = "--" + std::string(arg) + " needs a value";
         return ParseOutcome::kError;
@@ -188,8 +219,9 @@ std::string WorkerHelp() {
       "journals them durably, and publishes results and balance events.\n\n"
       "flags (default in brackets):\n";
   for (const Flag& flag : Flags(defaults, level)) {
-    text += "  --" + std::string(flag.name) + "  " + std::string(flag.meaning) +
-            " [" + DefaultOf(flag.name, defaults) + "]\n";
+    text += "  --" + std::string(flag.name) + (flag.is_switch ? "" : " V") +
+            "  " + std::string(flag.meaning) + " [" +
+            DefaultOf(flag.name, defaults) + "]\n";
   }
   text += "  --help  this text\n";
   return text;

@@ -14,7 +14,28 @@ std::string BoundEndpoint(zmq::socket_t& socket) {
   return socket.get(zmq::sockopt::last_endpoint);
 }
 
+// The host part of "tcp://HOST:PORT", without IPv6 brackets.
+std::string_view TcpHost(std::string_view endpoint) {
+  endpoint.remove_prefix(std::string_view("tcp://").size());
+  const std::size_t colon = endpoint.rfind(':');
+  std::string_view host = endpoint.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
 }  // namespace
+
+bool IsLoopbackEndpoint(std::string_view endpoint) {
+  if (endpoint.starts_with("ipc://") || endpoint.starts_with("inproc://")) {
+    return true;
+  }
+  if (!endpoint.starts_with("tcp://")) return false;
+  const std::string_view host = TcpHost(endpoint);
+  return host.starts_with("127.") || host == "::1" || host == "localhost" ||
+         host == "lo";
+}
 
 int ResolveThreads(int requested) {
   if (requested > 0) return requested;
@@ -32,6 +53,7 @@ Worker::Worker(const WorkerOptions& options)
 std::unique_ptr<Worker> Worker::Start(const WorkerOptions& options,
                                       std::string& error) {
   std::unique_ptr<Worker> worker(new Worker(options));
+  if (!worker->LoadAccess(error)) return nullptr;
   WalletOptions wallet_options;
   wallet_options.stripes = options.stripes;
   wallet_options.key_window_ms = options.key_window_ms;
@@ -56,13 +78,15 @@ std::unique_ptr<Worker> Worker::Start(const WorkerOptions& options,
   w.publisher_ = std::make_unique<Publisher>(std::move(w.events_socket_),
                                              w.store_->journal(),
                                              w.publish_queue_, w.counters_);
-  w.applier_ = std::make_unique<Applier>(
-      *w.wallet_, w.store_->journal(), w.lanes_, w.publish_queue_, w.counters_);
+  w.applier_ = std::make_unique<Applier>(*w.wallet_, w.store_->journal(),
+                                         w.access_.get(), w.lanes_,
+                                         w.publish_queue_, w.counters_);
   w.ingress_ = std::make_unique<Ingress>(std::move(w.commands_socket_),
                                          w.lanes_, w.counters_);
   w.query_server_ =
       std::make_unique<QueryServer>(std::move(w.queries_socket_), *w.wallet_,
                                     w.store_->journal(), w.counters_);
+  w.guard_->Start();
   w.publisher_->Start();
   w.applier_->Start();
   w.ingress_->Start();
@@ -73,18 +97,79 @@ std::unique_ptr<Worker> Worker::Start(const WorkerOptions& options,
       "event=start commands=%s events=%s queries=%s threads=%d "
       "data_dir=%s sync=%.*s key_window_ms=%" PRId64
       " history_per_user=%zu events_hwm=%d frame_bytes_max=%zu batch_max=%zu "
-      "accounts=%zu "
-      "keys=%zu",
+      "security=%s clients=%zu accounts=%zu keys=%zu",
       w.commands_bound_.c_str(), w.events_bound_.c_str(),
       w.queries_bound_.c_str(), threads, options.data_dir.c_str(),
       static_cast<int>(SyncModeName(options.sync).size()),
       SyncModeName(options.sync).data(), options.key_window_ms,
       options.history_per_user, options.events_hwm, kCommandFrameBytesMax,
-      kCommandBatchMax, w.wallet_->account_count(), w.wallet_->key_count());
+      kCommandBatchMax,
+      w.access_             ? "curve"
+      : w.options_.insecure ? "none_insecure"
+                            : "none_loopback_only",
+      w.access_ ? w.access_->size() : 0, w.wallet_->account_count(),
+      w.wallet_->key_count());
+  if (!w.access_ && options.insecure) {
+    Log(LogLevel::kWarn, "worker",
+        "event=insecure detail=\"no CURVE keys: anyone who reaches these "
+        "endpoints can credit wallets and read them\"");
+  }
   return worker;
 }
 
+bool Worker::LoadAccess(std::string& error) {
+  const WorkerOptions& o = options_;
+  if (o.curve_key_file.empty() != o.clients_file.empty()) {
+    error =
+        "--curve-key and --clients go together: the worker's secret "
+        "key file and the clients it lets in";
+    return false;
+  }
+  if (o.curve_key_file.empty()) {
+    if (o.insecure) return true;
+    for (const std::string* endpoint :
+         {&o.commands_endpoint, &o.events_endpoint, &o.queries_endpoint}) {
+      if (!IsLoopbackEndpoint(*endpoint)) {
+        error = *endpoint +
+                " is not a loopback endpoint: without --curve-key anyone "
+                "who reaches it could credit wallets (give CURVE keys, or "
+                "--insecure to bind it anyway)";
+        return false;
+      }
+    }
+    return true;
+  }
+  if (!ReadCurveKeyFile(o.curve_key_file, server_key_, error)) return false;
+  if (server_key_.secret_key.empty()) {
+    error = o.curve_key_file + " holds no secret-key (use the _secret file)";
+    return false;
+  }
+  access_ = AccessList::Load(o.clients_file, error);
+  return access_ != nullptr;
+}
+
+// Sets the options every socket shares, starts its monitor, and binds.
+void Worker::BindOne(zmq::socket_t& socket, SocketRole role,
+                     const std::string& endpoint, std::string& bound) {
+  if (access_) {
+    socket.set(zmq::sockopt::curve_server, true);
+    socket.set(zmq::sockopt::curve_secretkey, server_key_.secret_key);
+    socket.set(zmq::sockopt::zap_domain, std::string(SocketRoleName(role)));
+  }
+  guard_->Watch(socket, role);
+  socket.bind(endpoint);
+  bound = BoundEndpoint(socket);
+}
+
 bool Worker::Bind(std::string& error) {
+  try {
+    // Before any CURVE socket binds: see ConnectionGuard.
+    guard_ =
+        std::make_unique<ConnectionGuard>(context_, access_.get(), counters_);
+  } catch (const zmq::error_t& e) {
+    error = std::string("cannot start the ZAP handler: ") + e.what();
+    return false;
+  }
   const char* which = "commands";
   const std::string* endpoint = &options_.commands_endpoint;
   try {
@@ -92,23 +177,21 @@ bool Worker::Bind(std::string& error) {
     commands_socket_.set(zmq::sockopt::maxmsgsize,
                          static_cast<std::int64_t>(kCommandFrameBytesMax));
     commands_socket_.set(zmq::sockopt::linger, 0);
-    commands_socket_.bind(*endpoint);
-    commands_bound_ = BoundEndpoint(commands_socket_);
+    BindOne(commands_socket_, SocketRole::kCommands, *endpoint,
+            commands_bound_);
 
     which = "events";
     endpoint = &options_.events_endpoint;
     events_socket_.set(zmq::sockopt::sndhwm, options_.events_hwm);
     events_socket_.set(zmq::sockopt::linger, kEventsLingerMs);
-    events_socket_.bind(*endpoint);
-    events_bound_ = BoundEndpoint(events_socket_);
+    BindOne(events_socket_, SocketRole::kEvents, *endpoint, events_bound_);
 
     which = "queries";
     endpoint = &options_.queries_endpoint;
     queries_socket_.set(zmq::sockopt::maxmsgsize,
                         static_cast<std::int64_t>(kCommandFrameBytesMax));
     queries_socket_.set(zmq::sockopt::linger, 0);
-    queries_socket_.bind(*endpoint);
-    queries_bound_ = BoundEndpoint(queries_socket_);
+    BindOne(queries_socket_, SocketRole::kQueries, *endpoint, queries_bound_);
   } catch (const zmq::error_t& e) {
     error = std::string("cannot bind the ") + which + " socket to " +
             *endpoint + ": " + e.what();
@@ -140,11 +223,16 @@ void Worker::LogTotals(const char* event) {
       "event=%s received=%" PRIu64 " applied=%" PRIu64 " duplicates=%" PRIu64
       " rejected=%" PRIu64 " conflicts=%" PRIu64 " dropped=%" PRIu64
       " published=%" PRIu64 " unacknowledged=%" PRIu64 " queries=%" PRIu64
+      " forbidden=%" PRIu64 " auth_refused=%" PRIu64 " connections=%" PRIu64
+      " disconnects=%" PRIu64 " handshake_failures=%" PRIu64
       " received_per_s=%.0f applied_per_s=%.0f accounts=%zu keys=%zu",
       event, received, applied, counters_.duplicates.load(),
       counters_.rejected.load(), counters_.conflicts.load(),
       counters_.dropped.load(), counters_.published.load(),
       counters_.unacknowledged.load(), counters_.queries.load(),
+      counters_.forbidden.load(), counters_.auth_refused.load(),
+      counters_.connections.load(), counters_.disconnects.load(),
+      counters_.handshake_failures.load(),
       static_cast<double>(received - last_received_) / seconds,
       static_cast<double>(applied - last_applied_) / seconds,
       wallet_->account_count(), wallet_->key_count());
@@ -154,6 +242,7 @@ void Worker::LogTotals(const char* event) {
 }
 
 bool Worker::Stop() {
+  if (ingress_ == nullptr) return false;  // Start failed: nothing runs.
   if (stopped_) return !store_->journal().failed();
   stopped_ = true;
   // Upstream first: each stage drains what it holds, then closes the
@@ -163,6 +252,7 @@ bool Worker::Stop() {
   publish_queue_.Close();
   publisher_->Join();
   query_server_->Stop();
+  guard_->Stop();
   const bool failed = store_->journal().failed();
   const bool durable = store_->Close(/*final_snapshot=*/!failed);
   LogTotals("stop");

@@ -16,8 +16,10 @@
 #include <string>
 
 #include "common/client.h"
+#include "worker/access_list.h"
 #include "worker/core/wallet.h"
 #include "worker/pipeline/applier.h"
+#include "worker/pipeline/connection_guard.h"
 #include "worker/pipeline/ingress.h"
 #include "worker/pipeline/publisher.h"
 #include "worker/pipeline/query_server.h"
@@ -43,6 +45,13 @@ struct WorkerOptions {
   int events_hwm = 1'000'000;
   std::size_t stripes = 1024;
   std::int64_t stats_interval_ms = 10'000;
+  // Access control (docs/security.md). With `curve_key_file` (the
+  // worker's secret key file) every socket speaks CURVE and lets in only
+  // the clients of `clients_file`. Without it, every endpoint must be a
+  // loopback one unless `insecure` is set.
+  std::string curve_key_file;
+  std::string clients_file;
+  bool insecure = false;
 };
 
 class Worker {
@@ -68,16 +77,23 @@ class Worker {
   bool Stop();
 
   bool storage_failed() { return store_->journal().failed(); }
+  bool guard_failed() const { return guard_->failed(); }
   const PipelineCounters& counters() const { return counters_; }
   const Wallet& wallet() const { return *wallet_; }
 
  private:
   explicit Worker(const WorkerOptions& options);
+  bool LoadAccess(std::string& error);
   bool Bind(std::string& error);
+  void BindOne(zmq::socket_t& socket, SocketRole role,
+               const std::string& endpoint, std::string& bound);
   void LogTotals(const char* event);
 
   const WorkerOptions options_;
   zmq::context_t context_;
+  // Null when CURVE is off. Fixed after Start.
+  std::unique_ptr<AccessList> access_;
+  CurveKeyPair server_key_;
   std::unique_ptr<Wallet> wallet_;
   std::unique_ptr<Store> store_;
   PipelineCounters counters_;
@@ -90,6 +106,7 @@ class Worker {
   zmq::socket_t queries_socket_;
   std::string commands_bound_, events_bound_, queries_bound_;
 
+  std::unique_ptr<ConnectionGuard> guard_;
   std::unique_ptr<Ingress> ingress_;
   std::unique_ptr<Applier> applier_;
   std::unique_ptr<Publisher> publisher_;
@@ -103,5 +120,9 @@ class Worker {
 
 // Apply threads to run for `requested` (0: one per core, at least one).
 int ResolveThreads(int requested);
+
+// Whether a ZeroMQ endpoint can only be reached from this machine:
+// tcp:// on 127.0.0.0/8, ::1, localhost or lo, and ipc:// and inproc://.
+bool IsLoopbackEndpoint(std::string_view endpoint);
 
 }  // namespace wallet

@@ -6,13 +6,16 @@ namespace wallet {
 namespace {
 
 RateLimiter g_dropped_log(1000);
+RateLimiter g_forbidden_log(1000);
 
 }  // namespace
 
-Applier::Applier(Wallet& wallet, Journal& journal, CommandLanes& lanes,
-                 BoundedQueue<EventBatch>& out, PipelineCounters& counters)
+Applier::Applier(Wallet& wallet, Journal& journal, const AccessList* access,
+                 CommandLanes& lanes, BoundedQueue<EventBatch>& out,
+                 PipelineCounters& counters)
     : wallet_(wallet),
       journal_(journal),
+      access_(access),
       lanes_(lanes),
       out_(out),
       counters_(counters) {}
@@ -37,9 +40,10 @@ void Applier::Run(BoundedQueue<CommandBatch>& lane) {
     EventBatch out;
     out.events.reserve(2 * batch->frames.size());
     Tally tally;
+    SenderCache sender;
     const std::int64_t now_ms = WallClockMs();
     for (const zmq::message_t& frame : batch->frames) {
-      ApplyFrame(decoder, frame.to_string_view(), now_ms, out, tally);
+      ApplyFrame(decoder, frame, now_ms, sender, out, tally);
     }
     // Read after the last apply: covers this batch's records and, for a
     // duplicate, the record of its first application.
@@ -49,9 +53,48 @@ void Applier::Run(BoundedQueue<CommandBatch>& lane) {
   }
 }
 
-void Applier::ApplyFrame(CommandDecoder& decoder, std::string_view frame,
-                         std::int64_t now_ms, EventBatch& out, Tally& tally) {
-  const DecodedCommand decoded = decoder.Decode(frame);
+bool Applier::Authorize(const zmq::message_t& frame,
+                        const DecodedCommand& decoded, SenderCache& sender,
+                        EventBatch& out, Tally& tally) {
+  const char* user_id = zmq_msg_gets(frame.handle(), "User-Id");
+  if (user_id != sender.user_id) {
+    sender.user_id = user_id;
+    sender.rights = user_id == nullptr ? nullptr : access_->FindByName(user_id);
+  }
+  // No rights means a frame that skipped the handshake check: refused.
+  const ClientRights* rights = sender.rights;
+  if (rights != nullptr &&
+      (decoded.source.empty() || rights->MaySendAs(decoded.source))) {
+    return true;
+  }
+  ++tally.rejected;
+  ++tally.forbidden;
+  Outcome outcome;
+  outcome.reason = Reason::kForbidden;
+  // The answer goes to the sender's own topic, never to the one it named:
+  // no key can put results on another game's topic.
+  const std::string_view topic = rights != nullptr && !rights->sources.empty()
+                                     ? rights->sources.front()
+                                     : std::string_view{};
+  AddEvent(out, kResultTopicPrefix, topic, [&](std::string& b) {
+    EncodeResult(decoded.key, nullptr, outcome,
+                 "this client may not send as this source", b);
+  });
+  std::uint64_t suppressed = 0;
+  if (g_forbidden_log.Allow(suppressed)) {
+    Log(LogLevel::kWarn, "apply",
+        "event=forbidden client=%s source=%.*s suppressed=%lu",
+        rights != nullptr ? rights->name.c_str() : "-",
+        static_cast<int>(decoded.source.size()), decoded.source.data(),
+        static_cast<unsigned long>(suppressed));
+  }
+  return false;
+}
+
+void Applier::ApplyFrame(CommandDecoder& decoder, const zmq::message_t& frame,
+                         std::int64_t now_ms, SenderCache& sender,
+                         EventBatch& out, Tally& tally) {
+  const DecodedCommand decoded = decoder.Decode(frame.to_string_view());
   if (decoded.kind == DecodedCommand::Kind::kUnreadable) {
     ++tally.dropped;
     std::uint64_t suppressed = 0;
@@ -60,6 +103,9 @@ void Applier::ApplyFrame(CommandDecoder& decoder, std::string_view frame,
           "event=dropped reason=no_readable_key bytes=%zu suppressed=%lu",
           frame.size(), static_cast<unsigned long>(suppressed));
     }
+    return;
+  }
+  if (access_ != nullptr && !Authorize(frame, decoded, sender, out, tally)) {
     return;
   }
   if (decoded.kind == DecodedCommand::Kind::kRejected) {
@@ -108,6 +154,7 @@ void Applier::Count(const Tally& tally) {
   counters_.rejected.fetch_add(tally.rejected, std::memory_order_relaxed);
   counters_.conflicts.fetch_add(tally.conflicts, std::memory_order_relaxed);
   counters_.dropped.fetch_add(tally.dropped, std::memory_order_relaxed);
+  counters_.forbidden.fetch_add(tally.forbidden, std::memory_order_relaxed);
 }
 
 }  // namespace wallet

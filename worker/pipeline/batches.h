@@ -57,6 +57,15 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> unacknowledged{0};  // Journal failed first.
   std::atomic<std::uint64_t> queries{0};
   std::atomic<std::uint64_t> query_errors{0};
+  // Access control (CURVE on): commands naming a source their sender may
+  // not use, and handshakes the allow-list refused.
+  std::atomic<std::uint64_t> forbidden{0};
+  std::atomic<std::uint64_t> auth_refused{0};
+  // Connections on the three sockets, as libzmq's monitors report them.
+  // A frame over the size limit closes its connection: a disconnect.
+  std::atomic<std::uint64_t> connections{0};
+  std::atomic<std::uint64_t> disconnects{0};
+  std::atomic<std::uint64_t> handshake_failures{0};
 };
 
 }  // namespace wallet
