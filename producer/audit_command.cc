@@ -160,7 +160,8 @@ int RunAudit(const ProgramContext& context, std::span<char* const> args) {
   AckMap acks;
   std::uint64_t acknowledged = 0;
   {
-    EventSubscriber subscriber(context.zmq, context.global.events_endpoint);
+    EventSubscriber subscriber(context.zmq, context.global.events_endpoint,
+                               context.security);
     subscriber.SubscribeResults(options.source);
     Log(LogLevel::kInfo, "audit", "event=listening events=%s source=%s",
         context.global.events_endpoint.c_str(),
@@ -172,7 +173,7 @@ int RunAudit(const ProgramContext& context, std::span<char* const> args) {
       acks.size());
 
   QueryClient client(context.zmq, context.global.queries_endpoint,
-                     static_cast<int>(options.timeout_ms));
+                     context.security, static_cast<int>(options.timeout_ms));
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::seconds(options.worker_wait_s);
   AuditCounts counts;

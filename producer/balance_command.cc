@@ -45,7 +45,7 @@ int RunBalance(const ProgramContext& context, std::span<char* const> args) {
   }
 
   QueryClient client(context.zmq, context.global.queries_endpoint,
-                     static_cast<int>(options.timeout_ms));
+                     context.security, static_cast<int>(options.timeout_ms));
   auto reply = client.Balance(options.user);
   if (auto* error = std::get_if<ClientError>(&reply)) {
     return ReportError(*error);

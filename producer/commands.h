@@ -27,6 +27,9 @@ inline constexpr std::string_view kProgramName = "wallet-producer";
 
 struct ProgramContext {
   const GlobalOptions& global;
+  // CURVE credentials from --server-key and --client-key; empty (plain
+  // TCP) without them. Every socket a subcommand opens uses them.
+  const ClientSecurity& security;
   // Shared by every socket of the process; sockets stay per thread.
   zmq::context_t& zmq;
 };
@@ -37,6 +40,7 @@ int RunHistory(const ProgramContext& context, std::span<char* const> args);
 int RunWatch(const ProgramContext& context, std::span<char* const> args);
 int RunLoad(const ProgramContext& context, std::span<char* const> args);
 int RunAudit(const ProgramContext& context, std::span<char* const> args);
+int RunKeygen(const ProgramContext& context, std::span<char* const> args);
 
 // What --help prints above a subcommand's flags.
 struct CommandHelp {

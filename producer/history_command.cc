@@ -47,7 +47,7 @@ int RunHistory(const ProgramContext& context, std::span<char* const> args) {
   }
 
   QueryClient client(context.zmq, context.global.queries_endpoint,
-                     static_cast<int>(options.timeout_ms));
+                     context.security, static_cast<int>(options.timeout_ms));
   const OutputStyle style =
       options.json ? OutputStyle::kJson : OutputStyle::kText;
   HistoryQuery query;

@@ -204,7 +204,7 @@ std::optional<std::string> ProveSubscription(const ProgramContext& context,
                                              const LoadPlan& plan,
                                              std::int64_t timeout_ms) {
   CommandSender sender(context.zmq, context.global.commands_endpoint,
-                       kProbeIntervalMs);
+                       context.security, kProbeIntervalMs);
   CommandBuilder builder(plan);
   const std::int64_t started_ms = MonotonicMs();
   for (std::uint64_t probe = 0;
@@ -342,7 +342,7 @@ RunOutcome LoadRun::Run(EventSubscriber& subscriber) {
 
 void LoadRun::SenderLoop(int sender_index) {
   CommandSender sender(context_.zmq, context_.global.commands_endpoint,
-                       kSenderBlockMs);
+                       context_.security, kSenderBlockMs);
   CommandBuilder builder(plan_);
   SplitMix64 random(
       Mix64(plan_.seed + static_cast<std::uint64_t>(sender_index)));
@@ -604,9 +604,11 @@ int RunLoad(const ProgramContext& context, std::span<char* const> args) {
 
   // Subscribing first gives the subscription time to reach the worker
   // while the balances are read.
-  EventSubscriber subscriber(context.zmq, context.global.events_endpoint);
+  EventSubscriber subscriber(context.zmq, context.global.events_endpoint,
+                             context.security);
   subscriber.SubscribeResults(plan.source);
-  QueryClient queries(context.zmq, context.global.queries_endpoint);
+  QueryClient queries(context.zmq, context.global.queries_endpoint,
+                      context.security);
   std::vector<AccountSnapshot> start;
   if (auto error = ReadBalances(queries, plan, start)) {
     return Fail("cannot read starting balances: " + error->message);

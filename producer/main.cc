@@ -25,13 +25,14 @@ struct Subcommand {
   int (*run)(const ProgramContext&, std::span<char* const>);
 };
 
-constexpr std::array<Subcommand, 6> kSubcommands = {{
+constexpr std::array<Subcommand, 7> kSubcommands = {{
     {"send", "send one command and print its result", RunSend},
     {"balance", "print a user's balances and recent operations", RunBalance},
     {"history", "page through a user's operations, newest first", RunHistory},
     {"watch", "print results and balance events as they happen", RunWatch},
     {"load", "load-test the worker and verify every outcome", RunLoad},
     {"audit", "check that acknowledged credits survive a restart", RunAudit},
+    {"keygen", "write a CURVE key pair for a worker or a client", RunKeygen},
 }};
 
 std::vector<Flag> GlobalFlags(GlobalOptions& options) {
@@ -46,6 +47,13 @@ std::vector<Flag> GlobalFlags(GlobalOptions& options) {
       StringFlag("log-level", "LEVEL",
                  "Operator log level on stderr: error, warn, info or debug.",
                  &options.log_level),
+      StringFlag("server-key", "FILE",
+                 "The worker's public key file: talk CURVE to it (with "
+                 "--client-key).",
+                 &options.server_key_file, "none"),
+      StringFlag("client-key", "FILE",
+                 "This client's secret key file (keygen's PATH_secret).",
+                 &options.client_key_file, "none"),
   };
 }
 
@@ -102,9 +110,21 @@ int Main(std::span<char* const> args) {
     return UsageError("",
                       "unknown subcommand '" + std::string(args[index]) + "'");
   }
+  ClientSecurity security;
+  if (options.server_key_file.empty() != options.client_key_file.empty()) {
+    return UsageError("", "--server-key and --client-key go together");
+  }
+  if (!options.server_key_file.empty()) {
+    std::string error;
+    if (!LoadClientSecurity(options.server_key_file, options.client_key_file,
+                            security, error)) {
+      PrintError("", error);
+      return kExitFailure;
+    }
+  }
   InstallStopSignalHandlers();
   zmq::context_t zmq_context(1);
-  const ProgramContext context{options, zmq_context};
+  const ProgramContext context{options, security, zmq_context};
   return command->run(context, args.subspan(index + 1));
 }
 

@@ -21,6 +21,14 @@ struct GlobalOptions {
   std::string queries_endpoint{kDefaultQueriesEndpoint};
   // error, warn, info or debug; logs go to stderr.
   std::string log_level = "info";
+  // CURVE (docs/security.md): the worker's public key file and this
+  // client's secret key file. Both or neither.
+  std::string server_key_file;
+  std::string client_key_file;
+};
+
+struct KeygenOptions {
+  std::string out;  // Required: writes OUT and OUT_secret.
 };
 
 struct SendOptions {

@@ -156,10 +156,11 @@ std::optional<Result> AwaitResult(EventSubscriber& subscriber,
 
 SendOutcome SendUntilAnswered(const ProgramContext& context,
                               const Command& command, std::int64_t timeout_ms) {
-  EventSubscriber subscriber(context.zmq, context.global.events_endpoint);
+  EventSubscriber subscriber(context.zmq, context.global.events_endpoint,
+                             context.security);
   subscriber.SubscribeResults(command.source);
   CommandSender sender(context.zmq, context.global.commands_endpoint,
-                       kSendBlockMs);
+                       context.security, kSendBlockMs);
   const std::int64_t deadline_ms = MonotonicMs() + timeout_ms;
   SendTimeout timeout;
   for (std::int64_t left_ms = timeout_ms; left_ms > 0;

@@ -85,7 +85,8 @@ int RunWatch(const ProgramContext& context, std::span<char* const> args) {
   if (auto exit_code = ParseCommandFlags(kHelp, flags, args)) {
     return *exit_code;
   }
-  EventSubscriber subscriber(context.zmq, context.global.events_endpoint);
+  EventSubscriber subscriber(context.zmq, context.global.events_endpoint,
+                             context.security);
   Subscribe(subscriber, options);
   const OutputStyle style =
       options.json ? OutputStyle::kJson : OutputStyle::kText;
