@@ -5,6 +5,7 @@
 //
 //   bench_load --commands EP --events EP --count N [--users U]
 //              [--duplicates-pct P] [--window W | --rate R]
+//              [--mix credits|mixed]
 //
 // Closed loop (default): at most W commands await their result; a
 // command's latency runs from its send to its result, so it includes the
@@ -23,6 +24,7 @@
 #include <zmq.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
@@ -57,6 +59,7 @@ struct LoadOptions {
   double rate = 0;  // Commands per second; 0 is closed loop.
   std::string source = "bench";
   std::int64_t timeout_s = 30;
+  bool mixed = false;  // --mix mixed: spends and purchases too.
 };
 
 std::int64_t NowNs() {
@@ -150,6 +153,8 @@ bool ReadKeyAndStatus(std::string_view payload, std::string_view& key,
     if (!ReadStr(c, name)) return false;
     if (name == "key" || name == "status") {
       if (!ReadStr(c, name == "key" ? key : status)) return false;
+      // Both come before any list (a batch's `legs`) in a result.
+      if (!key.empty() && !status.empty()) return true;
     } else if (!SkipScalar(c)) {
       return false;
     }
@@ -191,6 +196,8 @@ class LoadRun {
   void OnResult(std::string_view key, std::string_view status,
                 std::int64_t now_ns);
   void WaitForWindow(std::uint64_t sent) const;
+  void EncodeMixCommand(std::uint64_t index, std::string_view key,
+                        std::string_view user, std::string& frame) const;
 
   // Fixed after construction.
   const LoadOptions& options_;
@@ -287,14 +294,9 @@ void LoadRun::SendAll(zmq::context_t& context) {
     KeyUuid(seed_, index, key);
     const std::size_t user_size =
         PutUserName(KeyUser(seed_, index, options_.users), user);
-    Command command;
-    command.key = std::string_view(key, kUuidBytes);
-    command.user = std::string_view(user, user_size);
-    command.currency = "gold";
-    command.amount_minor = KeyAmount(seed_, index);
-    command.source = options_.source;
     frame.clear();
-    EncodeCommand(command, frame);
+    EncodeMixCommand(index, std::string_view(key, kUuidBytes),
+                     std::string_view(user, user_size), frame);
 
     std::int64_t due_ns = 0;
     if (open_loop) {
@@ -309,6 +311,30 @@ void LoadRun::SendAll(zmq::context_t& context) {
     sent_.store(s + 1, std::memory_order_release);
     push.send(zmq::buffer(frame), zmq::send_flags::none);
   }
+}
+
+void LoadRun::EncodeMixCommand(std::uint64_t index, std::string_view key,
+                               std::string_view user,
+                               std::string& frame) const {
+  Command command;
+  command.key = key;
+  command.user = user;
+  command.currency = "gold";
+  command.amount_minor = KeyAmount(seed_, index);
+  command.source = options_.source;
+  const KeyKind kind =
+      options_.mixed ? MixedKind(seed_, index) : KeyKind::kCredit;
+  std::array<Leg, 2> legs{};
+  if (kind == KeyKind::kSpend) command.op = Op::kSpend;
+  if (kind == KeyKind::kPurchase) {
+    legs[0] = Leg{Op::kSpend, user, "gold", command.amount_minor};
+    legs[1] = Leg{Op::kReward, user, "gems", 1};
+    command.op = Op::kBatch;
+    command.currency = {};
+    command.amount_minor = 0;
+    command.legs = legs;
+  }
+  EncodeCommand(command, frame);
 }
 
 void LoadRun::ReceiveAll(zmq::socket_t& sub) {
@@ -418,6 +444,8 @@ bool ParseArgs(int argc, char** argv, LoadOptions& options) {
       options.source = value;
     } else if (flag == "--timeout-s") {
       options.timeout_s = std::stoll(value);
+    } else if (flag == "--mix" && (value == "credits" || value == "mixed")) {
+      options.mixed = value == "mixed";
     } else {
       return false;
     }
@@ -442,7 +470,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: bench_load [--commands EP] [--events EP] [--count N] "
                  "[--users U] [--duplicates-pct P] [--window W | --rate R] "
-                 "[--source S] [--timeout-s S]\n");
+                 "[--source S] [--timeout-s S] [--mix credits|mixed]\n");
     return 2;
   }
   zmq::context_t context(1);

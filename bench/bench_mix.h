@@ -3,6 +3,10 @@
 // to `user-0` .. `user-<U-1>`, each under a fresh UUID key, plus a share of
 // identical retries of recently sent keys.
 //
+// The mixed variant (the worker only) draws each fresh key's kind instead:
+// 60 % credits, 30 % spends of 1..1000 gold, 10 % purchases (a batch that
+// spends 1..1000 gold and grants one gem).
+//
 // Key i of a run is a version 4 UUID whose last 12 hex digits are i and
 // whose other random-looking digits come from the run's seed, so that a
 // receiver can map a result back to its send without a lookup table.
@@ -83,6 +87,15 @@ inline std::uint64_t KeyUser(std::uint64_t seed, std::uint64_t index,
 inline std::int64_t KeyAmount(std::uint64_t seed, std::uint64_t index) {
   return 1 + static_cast<std::int64_t>(Mix64(seed + 0x27d4eb2f + index) %
                                        kAmountMaxMinor);
+}
+
+enum class KeyKind { kCredit, kSpend, kPurchase };
+
+// The kind of fresh key `index` in the mixed variant.
+inline KeyKind MixedKind(std::uint64_t seed, std::uint64_t index) {
+  const std::uint64_t draw = Mix64(seed + 0x3c6ef372 + index) % 100;
+  if (draw < 60) return KeyKind::kCredit;
+  return draw < 90 ? KeyKind::kSpend : KeyKind::kPurchase;
 }
 
 inline std::string UserName(std::uint64_t user) {
