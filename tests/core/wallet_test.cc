@@ -1613,8 +1613,11 @@ TEST_F(ConcurrentApplyTest, CrossingGiftsConserveTotalsAndNeverDeadlock) {
   ConservationLog seed_log;
   for (std::size_t a = 0; a < kAccounts; ++a) {
     const AccountRef account = AccountAt(a);
+    // The command holds views: the key must outlive it.
+    const std::string key =
+        std::string("seed-") + account.user + "-" + account.currency;
     Command seed;
-    seed.key = std::string("seed-") + account.user + "-" + account.currency;
+    seed.key = key;
     seed.user = account.user;
     seed.currency = account.currency;
     seed.amount_minor = kSeed;
