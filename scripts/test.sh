@@ -2,9 +2,9 @@
 # The test command of the README and of CI: installs what is missing, then
 # checks formatting, builds with warnings as errors and runs every suite in
 # three builds: the plain one, AddressSanitizer + UndefinedBehaviorSanitizer
-# (gcc) and ThreadSanitizer (clang, which also checks the lock annotations).
-# Each build has its own directory under build/. Exits non-zero on the first
-# failure.
+# (gcc) and ThreadSanitizer (clang, which also checks the lock annotations),
+# then runs the libFuzzer targets for a bounded time. Each build has its own
+# directory under build/. Exits non-zero on the first failure.
 #
 #   scripts/test.sh             everything
 #   scripts/test.sh --quick     the plain build only (for local iteration)
@@ -65,6 +65,34 @@ step "build and test: AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   build_and_test build/asan "$jobs" -DCMAKE_BUILD_TYPE=Debug \
   -DWALLET_SANITIZE=address -DWALLET_BUILD_BENCH=OFF
+
+# Seconds each fuzz target runs; its seed corpus is copied, never grown in
+# place. Inputs are capped at the command frame limit the socket enforces.
+fuzz_seconds=60
+fuzz_input_bytes_max=16384
+
+step "fuzzers: ${fuzz_seconds} s each on the command and query decoders"
+cmake -S . -B build/fuzz -DWALLET_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DWALLET_SANITIZE=fuzzer \
+  -DWALLET_BUILD_BENCH=OFF >/dev/null
+cmake --build build/fuzz -j "$jobs" \
+  --target command_decoder_fuzz query_decoder_fuzz
+mkdir -p build/fuzz/artifacts
+for target in command query; do
+  corpus="$(mktemp -d)"
+  cp tests/fuzz/corpus/"$target"/* "$corpus"/
+  if ! build/fuzz/tests/fuzz/"$target"_decoder_fuzz \
+      -max_total_time="$fuzz_seconds" -max_len="$fuzz_input_bytes_max" \
+      -artifact_prefix=build/fuzz/artifacts/"$target"- "$corpus" \
+      >build/fuzz/"$target".log 2>&1; then
+    tail -40 build/fuzz/"$target".log
+    echo "fuzz: $target decoder failed; the input is in build/fuzz/artifacts/"
+    exit 1
+  fi
+  rm -rf "$corpus"
+  echo "fuzz: $target decoder: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' \
+    build/fuzz/"$target".log), no failure"
+done
 
 step "build and test: ThreadSanitizer (clang)"
 TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" \
