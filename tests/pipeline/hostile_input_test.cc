@@ -1,0 +1,338 @@
+// Hostile input over real sockets: random, truncated, corrupted, deeply
+// nested and mistyped frames, huge declared lengths, invalid UTF-8,
+// multipart messages and oversized frames, sent to a worker started in
+// this process. Whatever arrives, the worker stays up, no balance moves,
+// every frame with a readable key is answered `rejected` exactly once and
+// every other frame is counted as dropped.
+#include <gtest/gtest.h>
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/client.h"
+#include "common/codec.h"
+#include "tests/support/test_env.h"
+#include "worker/worker.h"
+
+namespace wallet {
+namespace {
+
+using testing::TempDir;
+using testing::WaitUntil;
+
+constexpr auto kWaitTimeout = std::chrono::seconds(30);
+constexpr std::size_t kRandomFrames = 2000;
+constexpr std::size_t kRandomFrameBytesMax = 512;
+constexpr std::size_t kCorruptedFrames = 1000;
+
+std::string CreditFrame(std::string_view key, std::string_view user,
+                        std::int64_t amount) {
+  Command command;
+  command.key = key;
+  command.user = user;
+  command.currency = "gold";
+  command.amount_minor = amount;
+  command.source = "game1";
+  command.ref = "receipt-1";
+  std::string frame;
+  EncodeCommand(command, frame);
+  return frame;
+}
+
+// A command map with one field replaced by `value`, packed by hand so
+// that any MessagePack type can stand in any place.
+template <typename T>
+std::string CommandWith(std::string_view key, std::string_view field,
+                        const T& value) {
+  const std::map<std::string, std::string> base = {{"op", "topup"},
+                                                   {"user", "alice"},
+                                                   {"currency", "gold"},
+                                                   {"source", "game1"},
+                                                   {"key", std::string(key)}};
+  msgpack::sbuffer out;
+  msgpack::packer<msgpack::sbuffer> pack(out);
+  const bool replaces_base =
+      base.contains(std::string(field)) || field == "v" || field == "amount";
+  pack.pack_map(replaces_base ? 7 : 8);
+  for (const auto& [name, text] : base) {
+    if (name == field) continue;
+    pack.pack(name);
+    pack.pack(text);
+  }
+  if (field != "v") {
+    pack.pack(std::string("v"));
+    pack.pack(1);
+  }
+  if (field != "amount") {
+    pack.pack(std::string("amount"));
+    pack.pack(100);
+  }
+  pack.pack(std::string(field));
+  pack.pack(value);
+  return std::string(out.data(), out.size());
+}
+
+// Frames a hostile or broken client could send; none is a valid command.
+std::vector<std::string> HostileFrames() {
+  std::vector<std::string> frames;
+  std::mt19937_64 random(20261204);
+
+  for (std::size_t i = 0; i < kRandomFrames; ++i) {
+    std::string frame(random() % (kRandomFrameBytesMax + 1), '\0');
+    for (char& byte : frame) byte = static_cast<char>(random());
+    frames.push_back(std::move(frame));
+  }
+
+  const std::string valid = CreditFrame("hostile-truncated", "alice", 7);
+  for (std::size_t size = 0; size < valid.size(); ++size) {
+    frames.push_back(valid.substr(0, size));
+  }
+  frames.push_back(valid + '\0');  // Trailing bytes.
+  // One flipped bit each; a flip that still makes a valid command (an
+  // amount of 4 instead of 5, say) is a command, not hostile input.
+  CommandDecoder decoder;
+  for (std::size_t i = 0; i < kCorruptedFrames; ++i) {
+    std::string frame =
+        CreditFrame("hostile-corrupt-" + std::to_string(i), "bob", 5);
+    frame[random() % frame.size()] ^= static_cast<char>(1u << (random() % 8));
+    if (decoder.Decode(frame).kind == DecodedCommand::Kind::kValid) continue;
+    frames.push_back(std::move(frame));
+  }
+
+  // Huge declared lengths: str32, bin32, array32 and map32 of 4 GiB.
+  const std::string head = "\x82\xa3key\xa9hostile-h\xa4legs";
+  frames.push_back(head + std::string("\xdb\xff\xff\xff\xff", 5));
+  frames.push_back(head + std::string("\xc6\xff\xff\xff\xff", 5));
+  frames.push_back(head + std::string("\xdd\xff\xff\xff\xff", 5));
+  frames.push_back(std::string("\xdf\xff\xff\xff\xff", 5));
+  // Deep nesting: past kDecodeDepthMax the frame is not read at all, so
+  // even its key is unreadable and the frame is dropped.
+  frames.push_back("\x82\xa3key\xaahostile-d1\xa3ref" +
+                   std::string(10000, '\x91') + '\xc0');
+  std::string maps = "\x82\xa3key\xaahostile-d2\xa3ref";
+  for (int i = 0; i < 5000; ++i) maps += "\x81\xa1x";
+  frames.push_back(maps + '\xc0');
+
+  // Wrong types and values in every field.
+  frames.push_back(CommandWith("hostile-t1", "amount", 1.5));
+  frames.push_back(CommandWith("hostile-t2", "amount", -3));
+  frames.push_back(CommandWith("hostile-t3", "amount", 0));
+  frames.push_back(CommandWith("hostile-t4", "amount",
+                               std::uint64_t{18'000'000'000'000'000'000u}));
+  frames.push_back(CommandWith("hostile-t5", "amount", std::string("100")));
+  frames.push_back(CommandWith("hostile-t6", "v", 2));
+  frames.push_back(CommandWith("hostile-t7", "v", std::string("1")));
+  frames.push_back(CommandWith("hostile-t8", "op", std::string("mint")));
+  frames.push_back(CommandWith("hostile-t9", "op", 1));
+  frames.push_back(CommandWith("hostile-t10", "user", std::string("a b")));
+  frames.push_back(CommandWith("hostile-t11", "user", 42));
+  frames.push_back(
+      CommandWith("hostile-t12", "currency", std::string(17, 'g')));
+  frames.push_back(CommandWith("hostile-t13", "source", std::vector<int>{1}));
+  frames.push_back(CommandWith("hostile-t14", "ref", std::string("\xff\xfe")));
+  frames.push_back(CommandWith("hostile-t15", "ref", std::string("a\x01")));
+  frames.push_back(CommandWith("hostile-t16", "ref", std::string(65, 'r')));
+  // Keys nobody can read back: not a str, too long, not printable.
+  frames.push_back(CommandWith("", "key", 12));
+  frames.push_back(CommandWith("", "key", std::string(129, 'k')));
+  frames.push_back(CommandWith("", "key", std::string("\xc3\xa9t\xc3\xa9")));
+  return frames;
+}
+
+class HostileInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WorkerOptions options;
+    options.commands_endpoint = "tcp://127.0.0.1:*";
+    options.events_endpoint = "tcp://127.0.0.1:*";
+    options.queries_endpoint = "tcp://127.0.0.1:*";
+    options.data_dir = dir_.path();
+    options.threads = 2;
+    std::string error;
+    worker_ = Worker::Start(options, error);
+    ASSERT_NE(worker_, nullptr) << error;
+    subscriber_ =
+        std::make_unique<EventSubscriber>(context_, worker_->events_endpoint());
+    subscriber_->SubscribeResults("");
+    CommandSender probe(context_, worker_->commands_endpoint(), 10'000);
+    ASSERT_TRUE(testing::WaitForLiveSubscription(probe, *subscriber_, "game1",
+                                                 "probe-hostile"));
+  }
+  void TearDown() override {
+    subscriber_.reset();
+    if (worker_) {
+      EXPECT_TRUE(worker_->Stop());
+    }
+  }
+
+  zmq::socket_t Push() {
+    zmq::socket_t socket(context_, zmq::socket_type::push);
+    socket.set(zmq::sockopt::linger, 5000);
+    socket.connect(worker_->commands_endpoint());
+    return socket;
+  }
+
+  // Receives results until `done` holds; returns them by key.
+  std::map<std::string, std::vector<Result>> CollectUntil(
+      const std::function<bool(std::size_t)>& done) {
+    std::map<std::string, std::vector<Result>> by_key;
+    std::size_t count = 0;
+    const auto deadline = std::chrono::steady_clock::now() + kWaitTimeout;
+    while (!done(count) && std::chrono::steady_clock::now() < deadline) {
+      std::optional<Event> event = subscriber_->Receive(100);
+      if (!event) continue;
+      auto* result = std::get_if<Result>(&*event);
+      if (result == nullptr || result->key.starts_with("probe-")) continue;
+      by_key[result->key].push_back(*result);
+      ++count;
+    }
+    return by_key;
+  }
+
+  std::int64_t BalanceOf(std::string_view user) {
+    QueryClient client(context_, worker_->queries_endpoint());
+    auto reply = client.Balance(user);
+    EXPECT_TRUE(std::holds_alternative<BalanceReply>(reply));
+    if (auto* ok = std::get_if<BalanceReply>(&reply)) {
+      for (const AccountBalance& account : ok->balances) {
+        if (account.currency == "gold") return account.balance_minor;
+      }
+    }
+    return 0;
+  }
+
+  // Sends one valid credit and waits for it to apply: the worker is up.
+  void ExpectCreditApplies(zmq::socket_t& push, std::string_view key,
+                           std::string_view user, std::int64_t amount) {
+    ASSERT_TRUE(push.send(zmq::buffer(CreditFrame(key, user, amount))));
+    auto results = CollectUntil([&](std::size_t n) { return n >= 1; });
+    ASSERT_EQ(results[std::string(key)].size(), 1u);
+    EXPECT_EQ(results[std::string(key)][0].outcome.status, Status::kApplied);
+  }
+
+  TempDir dir_;
+  zmq::context_t context_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<EventSubscriber> subscriber_;
+};
+
+TEST_F(HostileInputTest, ChangesNoBalanceAndAnswersEveryReadableKey) {
+  zmq::socket_t push = Push();
+  ExpectCreditApplies(push, "seed-alice", "alice", 1000);
+  ExpectCreditApplies(push, "seed-bob", "bob", 500);
+
+  // What the worker must answer, as the protocol's own decoder reads each
+  // frame; none of them may be a valid command.
+  const std::vector<std::string> frames = HostileFrames();
+  CommandDecoder decoder;
+  std::map<std::string, std::size_t> rejections_by_key;
+  std::size_t rejections = 0, unreadable = 0;
+  for (const std::string& frame : frames) {
+    const DecodedCommand decoded = decoder.Decode(frame);
+    ASSERT_NE(decoded.kind, DecodedCommand::Kind::kValid)
+        << "a hostile frame is a valid command: fix the generator: "
+        << &frame - frames.data();
+    if (decoded.kind == DecodedCommand::Kind::kRejected) {
+      ++rejections_by_key[std::string(decoded.key)];
+      ++rejections;
+    } else {
+      ++unreadable;
+    }
+  }
+  // Every named hostile case with a readable key is among them.
+  for (int i = 1; i <= 16; ++i) {
+    EXPECT_TRUE(rejections_by_key.contains("hostile-t" + std::to_string(i)))
+        << "hostile-t" << i;
+  }
+  ASSERT_GT(unreadable, kRandomFrames / 2);
+
+  const std::uint64_t dropped_before = worker_->counters().dropped.load();
+  const std::uint64_t received_before = worker_->counters().received.load();
+  for (const std::string& frame : frames) {
+    ASSERT_TRUE(push.send(zmq::buffer(frame)));
+  }
+  // Multipart messages are not commands: each is dropped whole.
+  for (int i = 0; i < 10; ++i) {
+    const std::string part = CreditFrame("hostile-multipart", "alice", 1);
+    ASSERT_TRUE(push.send(zmq::buffer(part), zmq::send_flags::sndmore));
+    ASSERT_TRUE(push.send(zmq::buffer(part)));
+  }
+
+  auto results = CollectUntil([&](std::size_t n) { return n >= rejections; });
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return worker_->counters().dropped.load() - dropped_before >=
+               unreadable + 10;
+      },
+      kWaitTimeout));
+  EXPECT_EQ(worker_->counters().received.load() - received_before,
+            frames.size());
+  EXPECT_EQ(worker_->counters().dropped.load() - dropped_before,
+            unreadable + 10);
+  std::size_t answered = 0;
+  for (const auto& [key, expected] : rejections_by_key) {
+    ASSERT_EQ(results[key].size(), expected) << key;
+    for (const Result& result : results[key]) {
+      EXPECT_EQ(result.outcome.status, Status::kRejected) << key;
+      EXPECT_NE(result.outcome.reason, Reason::kNone) << key;
+    }
+    answered += expected;
+  }
+  EXPECT_EQ(answered, rejections);
+  EXPECT_FALSE(results.contains("hostile-multipart"));
+
+  EXPECT_EQ(BalanceOf("alice"), 1000);
+  EXPECT_EQ(BalanceOf("bob"), 500);
+  ExpectCreditApplies(push, "after-hostile", "alice", 1);
+  EXPECT_EQ(BalanceOf("alice"), 1001);
+}
+
+TEST_F(HostileInputTest, OversizedFrameIsRefusedBySocketAndCounted) {
+  // A valid command padded past the frame limit with an unknown field:
+  // were it let through, it would credit.
+  Command command;
+  command.key = "oversized";
+  command.user = "carol";
+  command.currency = "gold";
+  command.amount_minor = 1'000'000;
+  command.source = "game1";
+  std::string frame;
+  EncodeCommand(command, frame);
+  frame[0] = static_cast<char>(frame[0] + 1);  // One more map entry.
+  const std::string padding(kCommandFrameBytesMax, 'p');
+  msgpack::sbuffer extra;
+  msgpack::packer<msgpack::sbuffer> pack(extra);
+  pack.pack(std::string("padding"));
+  pack.pack(padding);
+  frame.append(extra.data(), extra.size());
+  ASSERT_GT(frame.size(), kCommandFrameBytesMax);
+
+  // Let the set-up's connections finish closing, so that the next
+  // disconnect is the oversized frame's: only the subscriber stays.
+  const PipelineCounters& counters = worker_->counters();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return counters.connections - counters.disconnects == 1; },
+      kWaitTimeout));
+  const std::uint64_t disconnects = counters.disconnects.load();
+  const std::uint64_t received = counters.received.load();
+  {
+    zmq::socket_t push = Push();
+    ASSERT_TRUE(push.send(zmq::buffer(frame)));
+    ASSERT_TRUE(
+        WaitUntil([&] { return counters.disconnects.load() > disconnects; },
+                  kWaitTimeout));
+  }
+
+  zmq::socket_t push = Push();
+  ExpectCreditApplies(push, "after-oversized", "carol", 5);
+  EXPECT_EQ(counters.received.load(), received + 1);
+  EXPECT_EQ(BalanceOf("carol"), 5);
+}
+
+}  // namespace
+}  // namespace wallet
