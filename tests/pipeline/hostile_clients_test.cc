@@ -1,17 +1,23 @@
-// Hostile input over real sockets: random, truncated, corrupted, deeply
-// nested and mistyped frames, huge declared lengths, invalid UTF-8,
-// multipart messages and oversized frames, sent to a worker started in
-// this process. Whatever arrives, the worker stays up, no balance moves,
-// every frame with a readable key is answered `rejected` exactly once and
-// every other frame is counted as dropped.
+// Hostile and careless clients against a worker started in this process,
+// over real sockets:
+//   - random, truncated, corrupted, deeply nested and mistyped frames, huge
+//     declared lengths, invalid UTF-8, multipart messages and oversized
+//     frames: the worker stays up, no balance moves, every frame with a
+//     readable key is answered `rejected` exactly once and every other
+//     frame is counted as dropped;
+//   - a subscriber that never reads: it loses events at its high-water
+//     mark, sees the loss as a version gap, and slows nobody else;
+//   - a flood of queries: commands keep being applied and answered.
 #include <gtest/gtest.h>
 #include <msgpack.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/client.h"
@@ -144,10 +150,11 @@ std::vector<std::string> HostileFrames() {
   return frames;
 }
 
-class HostileInputTest : public ::testing::Test {
+class HostileClientsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     WorkerOptions options;
+    options.events_hwm = events_hwm_;
     options.commands_endpoint = "tcp://127.0.0.1:*";
     options.events_endpoint = "tcp://127.0.0.1:*";
     options.queries_endpoint = "tcp://127.0.0.1:*";
@@ -215,13 +222,44 @@ class HostileInputTest : public ::testing::Test {
     EXPECT_EQ(results[std::string(key)][0].outcome.status, Status::kApplied);
   }
 
+  // Sends `count` credits of 1 to `user` under keys made of `prefix` and
+  // a number.
+  void SendCredits(std::string_view prefix, std::string_view user,
+                   std::size_t count) {
+    CommandSender sender(context_, worker_->commands_endpoint(), 10'000);
+    Command credit;
+    credit.user = user;
+    credit.currency = "gold";
+    credit.amount_minor = 1;
+    credit.source = "game1";
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::string key = std::string(prefix) + std::to_string(i);
+      credit.key = key;
+      ASSERT_FALSE(sender.Send(credit).has_value());
+    }
+  }
+
+  // SendCredits, then waits for every result.
+  void CreditAndCollect(std::string_view prefix, std::string_view user,
+                        std::size_t count) {
+    SendCredits(prefix, user, count);
+    const auto results =
+        CollectUntil([&](std::size_t n) { return n >= count; });
+    ASSERT_EQ(results.size(), count);
+    for (const auto& [key, answers] : results) {
+      ASSERT_EQ(answers.size(), 1u) << key;
+      ASSERT_EQ(answers[0].outcome.status, Status::kApplied) << key;
+    }
+  }
+
+  int events_hwm_ = WorkerOptions{}.events_hwm;
   TempDir dir_;
   zmq::context_t context_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<EventSubscriber> subscriber_;
 };
 
-TEST_F(HostileInputTest, ChangesNoBalanceAndAnswersEveryReadableKey) {
+TEST_F(HostileClientsTest, ChangesNoBalanceAndAnswersEveryReadableKey) {
   zmq::socket_t push = Push();
   ExpectCreditApplies(push, "seed-alice", "alice", 1000);
   ExpectCreditApplies(push, "seed-bob", "bob", 500);
@@ -292,7 +330,7 @@ TEST_F(HostileInputTest, ChangesNoBalanceAndAnswersEveryReadableKey) {
   EXPECT_EQ(BalanceOf("alice"), 1001);
 }
 
-TEST_F(HostileInputTest, OversizedFrameIsRefusedBySocketAndCounted) {
+TEST_F(HostileClientsTest, OversizedFrameIsRefusedBySocketAndCounted) {
   // A valid command padded past the frame limit with an unknown field:
   // were it let through, it would credit.
   Command command;
@@ -332,6 +370,114 @@ TEST_F(HostileInputTest, OversizedFrameIsRefusedBySocketAndCounted) {
   ExpectCreditApplies(push, "after-oversized", "carol", 5);
   EXPECT_EQ(counters.received.load(), received + 1);
   EXPECT_EQ(BalanceOf("carol"), 5);
+}
+
+// The worker's events socket with a small high-water mark, so that a
+// subscriber that stops reading overflows it quickly.
+class StuckSubscriberTest : public HostileClientsTest {
+ protected:
+  StuckSubscriberTest() { events_hwm_ = kEventsHwm; }
+  static constexpr int kEventsHwm = 1000;
+};
+
+TEST_F(StuckSubscriberTest, LosesEventsAtItsMarkAndSlowsNobody) {
+  // Long keys make each balance event about 250 bytes, so the kernel's
+  // socket buffers (4 MiB on loopback) hold far fewer than are sent.
+  constexpr std::size_t kCredits = 50'000;
+  const std::string prefix = "stuck-" + std::string(100, 'k') + "-";
+
+  // Subscribed to alice's balance events, proven live, then never read
+  // until the load is over.
+  zmq::socket_t stuck(context_, zmq::socket_type::sub);
+  stuck.set(zmq::sockopt::rcvhwm, 100);
+  stuck.set(zmq::sockopt::rcvbuf, 4096);
+  stuck.set(zmq::sockopt::subscribe, BalanceTopic("alice"));
+  stuck.set(zmq::sockopt::subscribe, ResultTopic("stuck-probe"));
+  stuck.connect(worker_->events_endpoint());
+  {
+    CommandSender probe(context_, worker_->commands_endpoint(), 10'000);
+    Command command;
+    command.key = "probe-stuck";
+    command.user = "probe";
+    command.currency = "probe";
+    command.source = "stuck-probe";  // Amount 0: rejected, changes nothing.
+    zmq::message_t topic;
+    bool live = false;
+    for (int attempt = 0; attempt < 100 && !live; ++attempt) {
+      ASSERT_FALSE(probe.Send(command).has_value());
+      stuck.set(zmq::sockopt::rcvtimeo, 100);
+      live = stuck.recv(topic).has_value();
+    }
+    ASSERT_TRUE(live);
+    stuck.set(zmq::sockopt::rcvtimeo, 0);
+    while (stuck.recv(topic, zmq::recv_flags::dontwait)) {
+    }
+  }
+
+  // The pipeline goes on: every command is applied and every result and
+  // balance event is handed to the events socket, which never waits for
+  // a subscriber. (The fixture's own subscriber reads too slowly for this
+  // small mark, so the counters, not it, are the witness here.)
+  const PipelineCounters& counters = worker_->counters();
+  const std::uint64_t applied_before = counters.applied.load();
+  const std::uint64_t published_before = counters.published.load();
+  SendCredits(prefix, "alice", kCredits);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return counters.applied.load() - applied_before >= kCredits &&
+               counters.published.load() - published_before >= 2 * kCredits;
+      },
+      kWaitTimeout));
+  EXPECT_EQ(BalanceOf("alice"), static_cast<std::int64_t>(kCredits));
+
+  // What the stuck subscriber kept: in order, with gaps it can see.
+  std::uint64_t last_version = 0, received = 0, missed = 0;
+  zmq::message_t topic, payload;
+  stuck.set(zmq::sockopt::rcvtimeo, 500);
+  while (stuck.recv(topic)) {
+    ASSERT_TRUE(stuck.recv(payload));
+    if (!topic.to_string_view().starts_with(kBalanceTopicPrefix)) continue;
+    BalanceEvent event;
+    ASSERT_TRUE(DecodeBalanceEvent(payload.to_string_view(), event));
+    ASSERT_GT(event.version, last_version);
+    missed += event.version - last_version - 1;
+    last_version = event.version;
+    ++received;
+  }
+  EXPECT_LT(received, kCredits);
+  EXPECT_GT(missed, 0u);
+  EXPECT_EQ(received + missed + (kCredits - last_version), kCredits);
+}
+
+TEST_F(HostileClientsTest, QueryFloodDoesNotStarveCommands) {
+  // Clients ask for balances as fast as the worker answers while a load
+  // runs; every command is still applied and answered, and queries were
+  // answered throughout.
+  constexpr int kQueryClients = 4;
+  constexpr std::size_t kCredits = 20'000;
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> answered{0};
+  std::vector<std::thread> flood;
+  for (int c = 0; c < kQueryClients; ++c) {
+    flood.emplace_back([&] {
+      QueryClient client(context_, worker_->queries_endpoint());
+      while (!stop.load()) {
+        if (std::holds_alternative<BalanceReply>(client.Balance("dave"))) {
+          answered.fetch_add(1);
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(WaitUntil([&] { return answered.load() > 100; }, kWaitTimeout));
+
+  const std::uint64_t answered_before = answered.load();
+  CreditAndCollect("flooded-", "dave", kCredits);
+  const std::uint64_t answered_during = answered.load() - answered_before;
+  stop.store(true);
+  for (std::thread& client : flood) client.join();
+
+  EXPECT_EQ(BalanceOf("dave"), static_cast<std::int64_t>(kCredits));
+  EXPECT_GT(answered_during, 0u);
 }
 
 }  // namespace
