@@ -208,4 +208,20 @@ std::variant<BalanceReply, ClientError> QueryClient::Balance(
   return reply;
 }
 
+std::uint64_t VersionGapTracker::Observe(const BalanceEvent& event) {
+  std::string account;
+  account.reserve(event.user.size() + 1 + event.currency.size());
+  account.append(event.user).append(1, '/').append(event.currency);
+  auto [at, first] =
+      last_version_.try_emplace(std::move(account), event.version);
+  if (first) return 0;
+  const std::uint64_t last = at->second;
+  // A repeated or older version (a second subscription's copy) is no gap.
+  if (event.version <= last) return 0;
+  at->second = event.version;
+  const std::uint64_t skipped = event.version - last - 1;
+  missed_ += skipped;
+  return skipped;
+}
+
 }  // namespace wallet

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 
 #include "common/curve_keys.h"
@@ -124,6 +125,27 @@ class QueryClient {
   ClientSecurity security_;
   int timeout_ms_;
   std::optional<zmq::socket_t> socket_;
+};
+
+// Notices balance events a subscriber never received. An account's
+// version grows by exactly one per applied change, so a jump from 5 to 9
+// means three events were lost: dropped at a high-water mark (a PUB socket
+// drops what a slow subscriber cannot take, and cannot say so), or sent
+// while the subscriber was disconnected. The first event of an account
+// sets its baseline. Memory grows with the accounts seen.
+class VersionGapTracker {
+ public:
+  // How many versions of the event's account were skipped since the last
+  // event of that account; 0 for the first one, or when none were.
+  std::uint64_t Observe(const BalanceEvent& event);
+  // Versions skipped over every account so far.
+  std::uint64_t missed() const { return missed_; }
+
+ private:
+  // Last version seen, by user and currency joined with '/' (which
+  // neither may contain).
+  std::unordered_map<std::string, std::uint64_t> last_version_;
+  std::uint64_t missed_ = 0;
 };
 
 }  // namespace wallet

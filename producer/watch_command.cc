@@ -18,14 +18,18 @@ namespace {
 constexpr int kStopPollMs = 200;
 // Undecodable events are reported at most once per this interval.
 constexpr std::int64_t kBadEventLogIntervalMs = 1000;
+// Version gaps (lost balance events) likewise.
+constexpr std::int64_t kGapLogIntervalMs = 1000;
 
 constexpr CommandHelp kHelp = {
     "watch",
     "[--results [SOURCE]] [--balances [USER]] [flags]",
     "Subscribes to the worker's events and prints one line per event, as "
     "key=value text or as JSON lines. Without --results or --balances it "
-    "subscribes to every result and every balance event. Stops after "
-    "--count events, or on SIGINT.",
+    "subscribes to every result and every balance event. Balance events "
+    "it never received (a version gap: dropped at its high-water mark, or "
+    "sent while disconnected) are reported on stderr, and their total at "
+    "the end. Stops after --count events, or on SIGINT.",
 };
 
 std::vector<Flag> WatchFlags(WatchOptions& options) {
@@ -77,6 +81,24 @@ void ReportBadEvent(const ClientError& error, RateLimiter& limiter) {
   }
 }
 
+// Counts the versions a balance event skipped; reports gaps on stderr.
+void CheckGap(const Event& event, VersionGapTracker& gaps,
+              RateLimiter& limiter) {
+  const auto* balance = std::get_if<BalanceEvent>(&event);
+  if (balance == nullptr) return;
+  const std::uint64_t skipped = gaps.Observe(*balance);
+  std::uint64_t suppressed = 0;
+  if (skipped == 0 || !limiter.Allow(suppressed)) return;
+  Log(LogLevel::kWarn, "watch",
+      "event=gap user=%s currency=%s version=%llu missed=%llu "
+      "missed_total=%llu suppressed=%llu",
+      balance->user.c_str(), balance->currency.c_str(),
+      static_cast<unsigned long long>(balance->version),
+      static_cast<unsigned long long>(skipped),
+      static_cast<unsigned long long>(gaps.missed()),
+      static_cast<unsigned long long>(suppressed));
+}
+
 }  // namespace
 
 int RunWatch(const ProgramContext& context, std::span<char* const> args) {
@@ -91,6 +113,8 @@ int RunWatch(const ProgramContext& context, std::span<char* const> args) {
   const OutputStyle style =
       options.json ? OutputStyle::kJson : OutputStyle::kText;
   RateLimiter bad_event_limiter(kBadEventLogIntervalMs);
+  RateLimiter gap_limiter(kGapLogIntervalMs);
+  VersionGapTracker gaps;
 
   std::int64_t printed = 0;
   while (!StopRequested() && (options.count == 0 || printed < options.count)) {
@@ -101,12 +125,18 @@ int RunWatch(const ProgramContext& context, std::span<char* const> args) {
       std::printf("%s\n", FormatEvent(*event, style).c_str());
       std::fflush(stdout);
       ++printed;
+      CheckGap(*event, gaps, gap_limiter);
     } else if (IsFatal(error)) {
       PrintError("watch", error.message);
       return kExitFailure;
     } else if (error.code == ClientError::Code::kMalformedReply) {
       ReportBadEvent(error, bad_event_limiter);
     }
+  }
+  if (gaps.missed() > 0) {
+    Log(LogLevel::kWarn, "watch", "event=end events=%lld missed=%llu",
+        static_cast<long long>(printed),
+        static_cast<unsigned long long>(gaps.missed()));
   }
   return kExitOk;
 }
