@@ -5,7 +5,7 @@
 //
 //   bench_load --commands EP --events EP --count N [--users U]
 //              [--duplicates-pct P] [--window W | --rate R]
-//              [--mix credits|mixed]
+//              [--mix credits|mixed] [--queries EP --query-clients Q]
 //
 // Closed loop (default): at most W commands await their result; a
 // command's latency runs from its send to its result, so it includes the
@@ -14,9 +14,14 @@
 // due time, so a stall delays everything behind it and shows in the
 // percentiles instead of slowing the sender down.
 //
+// With --query-clients Q, Q more threads each own a REQ socket and ask for
+// random users' balances as fast as the worker answers, for as long as the
+// load runs: a query flood beside the commands.
+//
 // Threads: the sender (main thread) owns the PUSH socket, the receiver
-// owns the SUB socket once the subscription is proven live. Prints one
-// `key=value` line; exit 0 when every result arrived, 1 otherwise.
+// owns the SUB socket once the subscription is proven live, each query
+// client its REQ socket. Prints one `key=value` line; exit 0 when every
+// result arrived, 1 otherwise.
 
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +38,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "bench/bench_mix.h"
@@ -60,7 +66,12 @@ struct LoadOptions {
   std::string source = "bench";
   std::int64_t timeout_s = 30;
   bool mixed = false;  // --mix mixed: spends and purchases too.
+  std::string queries = "tcp://127.0.0.1:25557";
+  std::uint64_t query_clients = 0;
 };
+
+// Query clients a run may start, at most.
+constexpr std::uint64_t kQueryClientsMax = 64;
 
 std::int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -186,6 +197,7 @@ class LoadRun {
   }
 
   bool ProveSubscription(zmq::context_t& context, zmq::socket_t& sub);
+  // Sends and receives everything, with the query flood if asked for.
   void Run(zmq::context_t& context, zmq::socket_t& sub);
   // Prints the summary line; returns whether every result arrived.
   bool Report() const;
@@ -196,6 +208,7 @@ class LoadRun {
   void OnResult(std::string_view key, std::string_view status,
                 std::int64_t now_ns);
   void WaitForWindow(std::uint64_t sent) const;
+  void AskBalances(zmq::context_t& context, std::uint64_t client);
   void EncodeMixCommand(std::uint64_t index, std::string_view key,
                         std::string_view user, std::string& frame) const;
 
@@ -211,6 +224,8 @@ class LoadRun {
   std::atomic<std::uint64_t> sent_{0};
   std::atomic<std::uint64_t> received_{0};  // Results of this run's keys.
   std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> queries_answered_{0};
+  std::atomic<std::uint64_t> query_errors_{0};
   std::int64_t start_ns_ = 0;
   std::uint64_t fresh_count_ = 0;
   std::uint64_t retry_count_ = 0;
@@ -254,9 +269,30 @@ bool LoadRun::ProveSubscription(zmq::context_t& context, zmq::socket_t& sub) {
 void LoadRun::Run(zmq::context_t& context, zmq::socket_t& sub) {
   sub.set(zmq::sockopt::rcvtimeo, kReceivePollMs);
   start_ns_ = NowNs();
+  std::vector<std::thread> query_clients;
+  for (std::uint64_t c = 0; c < options_.query_clients; ++c) {
+    query_clients.emplace_back(
+        [this, &context, c] { AskBalances(context, c); });
+  }
   std::thread receiver([this, &sub] { ReceiveAll(sub); });
   SendAll(context);
   receiver.join();
+  for (std::thread& client : query_clients) client.join();
+}
+
+void LoadRun::AskBalances(zmq::context_t& context, std::uint64_t client) {
+  QueryClient queries(context, options_.queries);
+  char user[32];
+  for (std::uint64_t n = 0; !stop_.load(std::memory_order_relaxed); ++n) {
+    const std::uint64_t index = Mix64(seed_ ^ (client << 48) ^ n);
+    const std::size_t size = PutUserName(index % options_.users, user);
+    if (std::holds_alternative<BalanceReply>(
+            queries.Balance(std::string_view(user, size)))) {
+      queries_answered_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      query_errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
 }
 
 void LoadRun::WaitForWindow(std::uint64_t sent) const {
@@ -406,19 +442,23 @@ bool LoadRun::Report() const {
       static_cast<double>(tally_.last_result_ns - start_ns_) / 1e9;
   const double rate =
       seconds > 0 ? static_cast<double>(tally_.results) / seconds : 0;
-  std::printf("bench_load mode=%s target_per_s=%.0f sent=%" PRIu64
-              " fresh=%" PRIu64 " retries=%" PRIu64 " results=%" PRIu64
-              " missing=%" PRIu64 " applied=%" PRIu64 " duplicate=%" PRIu64
-              " rejected=%" PRIu64 " foreign=%" PRIu64
-              " seconds=%.3f commands_per_s=%.0f p50_ms=%.3f p99_ms=%.3f"
-              " p999_ms=%.3f max_ms=%.3f\n",
-              options_.rate > 0 ? "open" : "closed", options_.rate,
-              sent_.load(std::memory_order_relaxed), fresh_count_, retry_count_,
-              tally_.results, options_.count - tally_.results, tally_.applied,
-              tally_.duplicate, tally_.rejected, tally_.foreign, seconds, rate,
-              Percentile(sorted, 0.50), Percentile(sorted, 0.99),
-              Percentile(sorted, 0.999),
-              sorted.empty() ? 0.0 : sorted.back() / 1000.0);
+  std::printf(
+      "bench_load mode=%s target_per_s=%.0f sent=%" PRIu64 " fresh=%" PRIu64
+      " retries=%" PRIu64 " results=%" PRIu64 " missing=%" PRIu64
+      " applied=%" PRIu64 " duplicate=%" PRIu64 " rejected=%" PRIu64
+      " foreign=%" PRIu64
+      " seconds=%.3f commands_per_s=%.0f p50_ms=%.3f p99_ms=%.3f"
+      " p999_ms=%.3f max_ms=%.3f query_clients=%" PRIu64 " queries=%" PRIu64
+      " query_errors=%" PRIu64 " queries_per_s=%.0f\n",
+      options_.rate > 0 ? "open" : "closed", options_.rate,
+      sent_.load(std::memory_order_relaxed), fresh_count_, retry_count_,
+      tally_.results, options_.count - tally_.results, tally_.applied,
+      tally_.duplicate, tally_.rejected, tally_.foreign, seconds, rate,
+      Percentile(sorted, 0.50), Percentile(sorted, 0.99),
+      Percentile(sorted, 0.999), sorted.empty() ? 0.0 : sorted.back() / 1000.0,
+      options_.query_clients, queries_answered_.load(), query_errors_.load(),
+      seconds > 0 ? static_cast<double>(queries_answered_.load()) / seconds
+                  : 0.0);
   return tally_.results == options_.count;
 }
 
@@ -446,13 +486,18 @@ bool ParseArgs(int argc, char** argv, LoadOptions& options) {
       options.timeout_s = std::stoll(value);
     } else if (flag == "--mix" && (value == "credits" || value == "mixed")) {
       options.mixed = value == "mixed";
+    } else if (flag == "--queries") {
+      options.queries = value;
+    } else if (flag == "--query-clients") {
+      options.query_clients = std::stoull(value);
     } else {
       return false;
     }
   }
   return argc % 2 == 1 && options.count > 0 && options.count <= kCountMax &&
          options.users > 0 && options.duplicates_pct < 100 &&
-         options.window > 0 && options.rate >= 0 && options.timeout_s > 0;
+         options.window > 0 && options.rate >= 0 && options.timeout_s > 0 &&
+         options.query_clients <= kQueryClientsMax;
 }
 
 std::uint64_t SeedFromClock() {
@@ -470,7 +515,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: bench_load [--commands EP] [--events EP] [--count N] "
                  "[--users U] [--duplicates-pct P] [--window W | --rate R] "
-                 "[--source S] [--timeout-s S] [--mix credits|mixed]\n");
+                 "[--source S] [--timeout-s S] [--mix credits|mixed] "
+                 "[--queries EP --query-clients Q (at most 64)]\n");
     return 2;
   }
   zmq::context_t context(1);

@@ -35,12 +35,17 @@ users=100000
 if [ "$quick" -eq 1 ]; then
   commands=20000 rounds=1 peer_commands=5000 pg_seconds=3
   latency_seconds=1 memory_commands=200000 memory_users=20000
-  recovery_commands=20000 recovery_users=2000
+  recovery_commands=20000 recovery_users=2000 flood_seconds=2
 else
   commands=2000000 rounds=2 peer_commands=500000 pg_seconds=30
   latency_seconds=10 memory_commands=10000000 memory_users=1000000
-  recovery_commands=1000000,10000000 recovery_users=100000
+  recovery_commands=1000000,10000000 recovery_users=100000 flood_seconds=30
 fi
+# Query clients of the query-flood case, and the key window of the
+# overload case (short, so that the retained keys reach their steady state
+# early and what remains of RSS growth is queues).
+query_clients=4
+flood_key_window_s=2
 # Ports away from a developer's worker on 5555-5557.
 commands_ep="tcp://127.0.0.1:26555"
 events_ep="tcp://127.0.0.1:26556"
@@ -279,7 +284,57 @@ read -r exp_hwm_kb exp_keys exp_accounts exp_base_kb exp_peak_keys \
   problems+=("memory runs did not report keys; see logs/memory-*.server")
 users="$users_saved"
 
-# --- Case 7: recovery.
+# --- Case 7: overload. An open-loop flood offered at twice the best
+# durable rate: the game servers' PUSH sockets block at the high-water
+# mark and the worker's RSS must stay flat, since every queue is bounded.
+# A warm-up first fills what legitimately grows with the data (each
+# user's kept history, the keys inside the window), so that what the
+# samples show is the pipeline.
+
+sample_rss() {  # sample_rss <pid> <file>: VmRSS in KiB every 0.5 s
+  while kill -0 "$1" 2>/dev/null; do
+    awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null >>"$2" || true
+    sleep 0.5
+  done
+}
+flood_rate=$((durable_max * 2))
+flood_count=$((durable_max * flood_seconds))
+history_per_user=32  # The worker's default --history-per-user.
+warm_count=$((users * history_per_user + durable_max * flood_key_window_s))
+[ "$quick" -eq 0 ] || warm_count="$commands"
+say "overload: warm-up of $warm_count, then $flood_count offered at $flood_rate/s"
+start_worker overload --sync always --key-window-s "$flood_key_window_s"
+load overload-warmup --count "$warm_count" >/dev/null
+warm_rss_kb="$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")"
+: >"$logs/overload.rss"
+sample_rss "$server_pid" "$logs/overload.rss" &
+sampler_pid=$!
+flood_line="$(load overload --count "$flood_count" --rate "$flood_rate" \
+  --timeout-s 120)"
+stop_server
+wait "$sampler_pid" 2>/dev/null || true
+[ "$(kv "$flood_line" missing)" = 0 ] || problems+=("overload: $flood_line")
+# RSS at a share of the run: rss_at <percent>, in KiB.
+rss_at() {
+  awk -v p="$1" '{ v[NR] = $1 } END {
+    i = int(NR * p / 100); if (i < 1) i = 1; if (i > NR) i = NR; print v[i] }' \
+    "$logs/overload.rss"
+}
+rss_max_kb="$(sort -n "$logs/overload.rss" | tail -1)"
+rss_samples="$(wc -l <"$logs/overload.rss")"
+
+# --- Case 8: a query flood beside the durable credit load: query clients
+# asking for balances as fast as the worker answers.
+
+say "query flood: $query_clients query clients beside the load"
+start_worker query-flood --sync always
+qflood_line="$(load query-flood --count "$commands" \
+  --queries "$queries_ep" --query-clients "$query_clients")"
+stop_server
+[ "$(kv "$qflood_line" missing)" = 0 ] ||
+  problems+=("query flood: $qflood_line")
+
+# --- Case 9: recovery.
 
 say "recovery: $recovery_commands commands"
 "$build/bench/recovery_bench" --commands "$recovery_commands" \
@@ -369,6 +424,31 @@ label() {
   echo "- Bytes per retained idempotency key: **$per_key** (difference of the two peaks over the difference in keys held)."
   echo "- Bytes per account, with its recent operations and everything else the worker holds: $per_account."
   echo "- Everything the first run grew by, over its keys: $per_key_all bytes per key."
+  echo
+  echo "## Overload"
+  echo
+  echo "An open-loop flood offered at twice the best durable rate"
+  echo "(\`--sync always\`, default threads, keys kept $flood_key_window_s s),"
+  echo "after a closed-loop warm-up of $warm_count commands that fills each"
+  echo "user's kept history and the key window. The sender blocks at the"
+  echo "command socket's high-water mark instead of the worker buffering;"
+  echo "RSS is sampled every 0.5 s during the flood."
+  echo
+  echo "| offered/s | achieved/s | commands | RSS after warm-up MiB | at 10 % of flood | 50 % | 90 % | peak MiB | samples |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| $flood_rate | $(kv "$flood_line" commands_per_s) | $flood_count | $(mib "$warm_rss_kb") | $(mib "$(rss_at 10)") | $(mib "$(rss_at 50)") | $(mib "$(rss_at 90)") | $(mib "$rss_max_kb") | $rss_samples |"
+  echo
+  echo "## Query flood"
+  echo
+  echo "The durable credit load with $query_clients clients asking for random"
+  echo "users' balances as fast as the worker answers. The query socket has"
+  echo "one thread and answers one request at a time, each after the journal"
+  echo "is durable up to what it read, so a flood takes at most that thread."
+  echo
+  echo "| case | commands/s | p99 ms | queries/s | query errors |"
+  echo "|---|---:|---:|---:|---:|"
+  echo "| $(label "$durable_config"), no queries (best round above) | ${best_rate[$durable_config]} | $(kv "${best_line[$durable_config]}" p99_ms) | 0 | 0 |"
+  echo "| worker --sync always, default threads, $query_clients query clients | $(kv "$qflood_line" commands_per_s) | $(kv "$qflood_line" p99_ms) | $(kv "$qflood_line" queries_per_s) | $(kv "$qflood_line" query_errors) |"
   echo
   echo "## Recovery"
   echo
