@@ -98,8 +98,8 @@ KeyEntry EntryFor(const Record& record) {
   return entry;
 }
 
-RecentOp RecentFor(const Record& record) {
-  RecentOp op;
+// Overwrites every field but seq; assign() reuses the strings' buffers.
+void FillRecent(const Record& record, RecentOp& op) {
   op.op = record.op;
   op.currency.assign(record.currency);
   op.amount_minor = record.amount_minor;
@@ -109,7 +109,6 @@ RecentOp RecentFor(const Record& record) {
   op.balance_minor = record.balance_minor;
   op.version = record.version;
   op.time_ms = record.time_ms;
-  return op;
 }
 
 }  // namespace
@@ -171,13 +170,9 @@ Wallet::Account& Wallet::FindOrAddAccount(User& user,
 }
 
 void Wallet::PushRecent(User& user, const Record& record) const {
-  PushRecentOp(user, RecentFor(record));
-}
-
-void Wallet::PushRecentOp(User& user, RecentOp op) const {
-  if (user.recent.size() == history_per_user_) user.recent.pop_front();
+  RecentOp& op = user.recent.Push(history_per_user_);
+  FillRecent(record, op);
   op.seq = ++user.ops;
-  user.recent.push_back(std::move(op));
 }
 
 void Wallet::InsertKey(KeyStripe& stripe, const KeyHash& hash,
@@ -310,14 +305,15 @@ class StripeSetLock {
   std::size_t count_;
 };
 
-RecentOp RecentForLeg(const Record& batch, const LegRecord& leg) {
+// One leg of a batch as the record of a single operation, for history.
+Record LegAsRecord(const Record& batch, const LegRecord& leg) {
   Record one = batch;
   one.op = leg.op;
   one.currency = leg.currency;
   one.amount_minor = leg.amount_minor;
   one.balance_minor = leg.balance_minor;
   one.version = leg.version;
-  return RecentFor(one);
+  return one;
 }
 
 }  // namespace
@@ -418,7 +414,7 @@ Outcome Wallet::ApplyBatch(const Command& command, std::int64_t now_ms,
       Check(accounts[i]->balance_minor >= 0 &&
                 accounts[i]->balance_minor <= kBalanceMinorMax,
             "balance out of range");
-      PushRecentOp(*users[i], RecentForLeg(record, legs[i]));
+      PushRecent(*users[i], LegAsRecord(record, legs[i]));
       outcome.legs.push_back({legs[i].balance_minor, legs[i].version});
     }
   }
@@ -440,10 +436,12 @@ BalanceReply Wallet::Read(std::string_view user_id) const {
     reply.balances.push_back(
         {account.currency, account.balance_minor, account.version});
   }
-  const std::deque<RecentOp>& recent = found->second.recent;
+  const RecentRing& recent = found->second.recent;
   const std::size_t shown = std::min(recent.size(), kRecentOpsMax);
-  reply.recent.assign(recent.rbegin(),
-                      recent.rbegin() + static_cast<std::ptrdiff_t>(shown));
+  reply.recent.reserve(shown);
+  for (std::size_t i = 0; i < shown; ++i) {
+    reply.recent.push_back(recent.Newest(i));
+  }
   std::sort(reply.balances.begin(), reply.balances.end(),
             [](const AccountBalance& a, const AccountBalance& b) {
               return a.currency < b.currency;
@@ -458,20 +456,23 @@ HistoryReply Wallet::History(const HistoryQuery& query) const {
   MutexLock lock(users.mu);
   auto found = users.users.find(query.user);
   if (found == users.users.end()) return reply;
-  const std::deque<RecentOp>& recent = found->second.recent;
-  // Seqs are consecutive from front to back, so the page starts at an
-  // index, not a search.
-  auto from = recent.rbegin();
+  const RecentRing& recent = found->second.recent;
+  // Seqs are consecutive from oldest to newest, so the page starts at an
+  // index, not a search: `from` newest entries are skipped.
+  std::size_t from = 0;
   if (query.before > 0 && !recent.empty()) {
-    const std::uint64_t newest = recent.back().seq;
+    const std::uint64_t newest = recent.Newest(0).seq;
     const std::uint64_t skip =
         query.before > newest ? 0 : newest - query.before + 1;
-    from += static_cast<std::ptrdiff_t>(
-        std::min<std::uint64_t>(skip, recent.size()));
+    from =
+        static_cast<std::size_t>(std::min<std::uint64_t>(skip, recent.size()));
   }
-  const auto left = static_cast<std::size_t>(recent.rend() - from);
+  const std::size_t left = recent.size() - from;
   const std::size_t count = std::min<std::size_t>(left, query.limit);
-  reply.ops.assign(from, from + static_cast<std::ptrdiff_t>(count));
+  reply.ops.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    reply.ops.push_back(recent.Newest(from + i));
+  }
   if (count < left) reply.next_before = reply.ops.back().seq;
   return reply;
 }
@@ -512,7 +513,7 @@ void Wallet::ReplayBatch(const Record& record) {
     if (leg.version > account.version) {
       account.balance_minor = leg.balance_minor;
       account.version = leg.version;
-      PushRecentOp(user, RecentForLeg(record, leg));
+      PushRecent(user, LegAsRecord(record, leg));
     }
   }
 }
@@ -559,7 +560,9 @@ Wallet::UserExport Wallet::ExportUsers(std::size_t stripe) const {
       out.accounts.push_back(
           {name, account.currency, account.balance_minor, account.version});
     }
-    for (const RecentOp& op : user.recent) out.recent.emplace_back(name, op);
+    for (std::size_t i = 0; i < user.recent.size(); ++i) {
+      out.recent.emplace_back(name, user.recent.Oldest(i));
+    }
   }
   return out;
 }
@@ -610,8 +613,7 @@ void Wallet::ImportRecent(std::string_view user_id, const RecentOp& op) {
   MutexLock lock(users.mu);
   User& user = users.users[std::string(user_id)];
   // A snapshot lists a user's operations oldest first, with their seqs.
-  if (user.recent.size() == history_per_user_) user.recent.pop_front();
-  user.recent.push_back(op);
+  user.recent.Push(history_per_user_) = op;
   user.ops = std::max(user.ops, op.seq);
 }
 

@@ -73,6 +73,37 @@ struct AccountRow {
   std::uint64_t version = 0;
 };
 
+// A user's latest operations, oldest first, at most a fixed number. Once
+// full, a push hands back the oldest entry to be overwritten in place, so
+// its strings keep their buffers: applying a command allocates nothing
+// here once a user's history has filled, and the entries stay contiguous.
+class RecentRing {
+ public:
+  std::size_t size() const { return ops_.size(); }
+  bool empty() const { return ops_.empty(); }
+  // The i-th oldest entry: 0 is the oldest, size() - 1 the newest.
+  const RecentOp& Oldest(std::size_t i) const {
+    return ops_[(oldest_ + i) % ops_.size()];
+  }
+  // The i-th newest entry: 0 is the newest.
+  const RecentOp& Newest(std::size_t i) const {
+    return Oldest(ops_.size() - 1 - i);
+  }
+  // The slot for a new newest entry, keeping at most `capacity` (which
+  // must not change between calls): a new one until the ring is full,
+  // then the oldest, whose contents the caller overwrites.
+  RecentOp& Push(std::size_t capacity) {
+    if (ops_.size() < capacity) return ops_.emplace_back();
+    RecentOp& slot = ops_[oldest_];
+    oldest_ = (oldest_ + 1) % ops_.size();
+    return slot;
+  }
+
+ private:
+  std::vector<RecentOp> ops_;
+  std::size_t oldest_ = 0;  // Moves only once the ring is full.
+};
+
 struct WalletOptions {
   // Number of stripes of each kind; a power of two.
   std::size_t stripes = 1024;
@@ -151,9 +182,8 @@ class Wallet {
 
   struct User {
     std::vector<Account> accounts;  // A handful per user: linear search.
-    // Newest at the back, at most history_per_user_; seq grows by one
-    // from front to back.
-    std::deque<RecentOp> recent;
+    // At most history_per_user_; seq grows by one from oldest to newest.
+    RecentRing recent;
     std::uint64_t ops = 0;  // Operations ever applied: the newest seq.
   };
 
@@ -194,8 +224,9 @@ class Wallet {
   const UserStripe& UserStripeFor(std::string_view user) const;
 
   Account& FindOrAddAccount(User& user, std::string_view currency);
+  // Adds an applied record to the user's history, numbered with the
+  // user's next seq.
   void PushRecent(User& user, const Record& record) const;
-  void PushRecentOp(User& user, RecentOp op) const;
   bool IsExpired(const KeyEntry& entry, std::int64_t now_ms) const;
   void InsertKey(KeyStripe& stripe, const KeyHash& hash, const KeyEntry& entry)
       REQUIRES(stripe.mu);
