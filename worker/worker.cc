@@ -219,13 +219,18 @@ void Worker::LogTotals(const char* event) {
       1000.0;
   const std::uint64_t applied = counters_.applied.load();
   const std::uint64_t received = counters_.received.load();
+  // Group commit at work: how many records each fdatasync covered since
+  // the previous line.
+  const JournalStats journal = store_->journal().stats();
   Log(LogLevel::kInfo, "worker",
       "event=%s received=%" PRIu64 " applied=%" PRIu64 " duplicates=%" PRIu64
       " rejected=%" PRIu64 " conflicts=%" PRIu64 " dropped=%" PRIu64
       " published=%" PRIu64 " unacknowledged=%" PRIu64 " queries=%" PRIu64
       " forbidden=%" PRIu64 " auth_refused=%" PRIu64 " connections=%" PRIu64
       " disconnects=%" PRIu64 " handshake_failures=%" PRIu64
-      " received_per_s=%.0f applied_per_s=%.0f accounts=%zu keys=%zu",
+      " received_per_s=%.0f applied_per_s=%.0f accounts=%zu keys=%zu"
+      " journal_records=%" PRIu64 " journal_syncs=%" PRIu64
+      " records_per_sync=%.1f",
       event, received, applied, counters_.duplicates.load(),
       counters_.rejected.load(), counters_.conflicts.load(),
       counters_.dropped.load(), counters_.published.load(),
@@ -235,8 +240,15 @@ void Worker::LogTotals(const char* event) {
       counters_.handshake_failures.load(),
       static_cast<double>(received - last_received_) / seconds,
       static_cast<double>(applied - last_applied_) / seconds,
-      wallet_->account_count(), wallet_->key_count());
+      wallet_->account_count(), wallet_->key_count(), journal.records,
+      journal.syncs,
+      journal.syncs > 0 ? static_cast<double>(journal.records - last_records_) /
+                              static_cast<double>(std::max<std::uint64_t>(
+                                  1, journal.syncs - last_syncs_))
+                        : 0.0);
   last_totals_ms_ = now_ms;
+  last_records_ = journal.records;
+  last_syncs_ = journal.syncs;
   last_applied_ = applied;
   last_received_ = received;
 }

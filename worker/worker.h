@@ -116,6 +116,8 @@ class Worker {
   std::int64_t last_totals_ms_ = 0;
   std::uint64_t last_applied_ = 0;
   std::uint64_t last_received_ = 0;
+  std::uint64_t last_records_ = 0;
+  std::uint64_t last_syncs_ = 0;
 };
 
 // Apply threads to run for `requested` (0: one per core, at least one).
