@@ -326,7 +326,10 @@ rss_samples="$(wc -l <"$logs/overload.rss")"
 # --- Case 8: a query flood beside the durable credit load: query clients
 # asking for balances as fast as the worker answers.
 
-say "query flood: $query_clients query clients beside the load"
+say "query flood: the load alone, then with $query_clients query clients"
+start_worker query-baseline --sync always
+qbase_line="$(load query-baseline --count "$commands")"
+stop_server
 start_worker query-flood --sync always
 qflood_line="$(load query-flood --count "$commands" \
   --queries "$queries_ep" --query-clients "$query_clients")"
@@ -447,7 +450,7 @@ label() {
   echo
   echo "| case | commands/s | p99 ms | queries/s | query errors |"
   echo "|---|---:|---:|---:|---:|"
-  echo "| $(label "$durable_config"), no queries (best round above) | ${best_rate[$durable_config]} | $(kv "${best_line[$durable_config]}" p99_ms) | 0 | 0 |"
+  echo "| worker --sync always, default threads, no queries | $(kv "$qbase_line" commands_per_s) | $(kv "$qbase_line" p99_ms) | 0 | 0 |"
   echo "| worker --sync always, default threads, $query_clients query clients | $(kv "$qflood_line" commands_per_s) | $(kv "$qflood_line" p99_ms) | $(kv "$qflood_line" queries_per_s) | $(kv "$qflood_line" query_errors) |"
   echo
   echo "## Recovery"

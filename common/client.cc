@@ -216,9 +216,10 @@ std::uint64_t VersionGapTracker::Observe(const BalanceEvent& event) {
       last_version_.try_emplace(std::move(account), event.version);
   if (first) return 0;
   const std::uint64_t last = at->second;
-  // A repeated or older version (a second subscription's copy) is no gap.
-  if (event.version <= last) return 0;
   at->second = event.version;
+  // A repeated version is no gap; an older one means the account started
+  // over (a worker on a fresh data directory): it is the new baseline.
+  if (event.version <= last) return 0;
   const std::uint64_t skipped = event.version - last - 1;
   missed_ += skipped;
   return skipped;

@@ -3,8 +3,9 @@
 # checks formatting, builds with warnings as errors and runs every suite in
 # three builds: the plain one, AddressSanitizer + UndefinedBehaviorSanitizer
 # (gcc) and ThreadSanitizer (clang, which also checks the lock annotations),
-# then runs the libFuzzer targets for a bounded time. Each build has its own
-# directory under build/. Exits non-zero on the first failure.
+# and runs the libFuzzer targets for a bounded time between the last two.
+# Each build has its own directory under build/. Exits non-zero on the first
+# failure.
 #
 #   scripts/test.sh             everything
 #   scripts/test.sh --quick     the plain build only (for local iteration)
@@ -67,9 +68,10 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   -DWALLET_SANITIZE=address -DWALLET_BUILD_BENCH=OFF
 
 # Seconds each fuzz target runs; its seed corpus is copied, never grown in
-# place. Inputs are capped at the command frame limit the socket enforces.
+# place. Inputs are capped at the frame limit the sockets enforce
+# (kCommandFrameBytesMax in common/protocol.h).
 fuzz_seconds=60
-fuzz_input_bytes_max=16384
+fuzz_input_bytes_max=$((16 * 1024))
 
 step "fuzzers: ${fuzz_seconds} s each on the command and query decoders"
 cmake -S . -B build/fuzz -DWALLET_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -85,13 +87,15 @@ for target in command query; do
       -max_total_time="$fuzz_seconds" -max_len="$fuzz_input_bytes_max" \
       -artifact_prefix=build/fuzz/artifacts/"$target"- "$corpus" \
       >build/fuzz/"$target".log 2>&1; then
+    rm -rf "$corpus"
     tail -40 build/fuzz/"$target".log
     echo "fuzz: $target decoder failed; the input is in build/fuzz/artifacts/"
     exit 1
   fi
   rm -rf "$corpus"
-  echo "fuzz: $target decoder: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' \
-    build/fuzz/"$target".log), no failure"
+  runs="$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' \
+    build/fuzz/"$target".log)"
+  echo "fuzz: $target decoder: $runs, no failure"
 done
 
 step "build and test: ThreadSanitizer (clang)"

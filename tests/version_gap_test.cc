@@ -25,13 +25,16 @@ TEST(VersionGapTracker, CountsSkippedVersionsPerAccount) {
   EXPECT_EQ(gaps.missed(), 4u);
 }
 
-TEST(VersionGapTracker, RepeatedOrOlderVersionsAreNoGap) {
+TEST(VersionGapTracker, RepeatedVersionIsNoGapAndOlderOneRestarts) {
   VersionGapTracker gaps;
   gaps.Observe(At("bob", "gold", 7));
   EXPECT_EQ(gaps.Observe(At("bob", "gold", 7)), 0u);
+  // The account started over: version 2 is the new baseline, so 3 is no
+  // gap and 5 misses one.
   EXPECT_EQ(gaps.Observe(At("bob", "gold", 2)), 0u);
-  EXPECT_EQ(gaps.Observe(At("bob", "gold", 8)), 0u);
-  EXPECT_EQ(gaps.missed(), 0u);
+  EXPECT_EQ(gaps.Observe(At("bob", "gold", 3)), 0u);
+  EXPECT_EQ(gaps.Observe(At("bob", "gold", 5)), 1u);
+  EXPECT_EQ(gaps.missed(), 1u);
 }
 
 TEST(VersionGapTracker, EachUserIsItsOwnAccount) {
