@@ -222,6 +222,7 @@ void Worker::LogTotals(const char* event) {
   // Group commit at work: how many records each fdatasync covered since
   // the previous line.
   const JournalStats journal = store_->journal().stats();
+  const std::uint64_t syncs = journal.syncs - last_syncs_;
   Log(LogLevel::kInfo, "worker",
       "event=%s received=%" PRIu64 " applied=%" PRIu64 " duplicates=%" PRIu64
       " rejected=%" PRIu64 " conflicts=%" PRIu64 " dropped=%" PRIu64
@@ -242,10 +243,9 @@ void Worker::LogTotals(const char* event) {
       static_cast<double>(applied - last_applied_) / seconds,
       wallet_->account_count(), wallet_->key_count(), journal.records,
       journal.syncs,
-      journal.syncs > 0 ? static_cast<double>(journal.records - last_records_) /
-                              static_cast<double>(std::max<std::uint64_t>(
-                                  1, journal.syncs - last_syncs_))
-                        : 0.0);
+      syncs > 0 ? static_cast<double>(journal.records - last_records_) /
+                      static_cast<double>(syncs)
+                : 0.0);
   last_totals_ms_ = now_ms;
   last_records_ = journal.records;
   last_syncs_ = journal.syncs;
