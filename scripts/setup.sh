@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the wallet builds and tests with, and does
 # nothing when they are all present. Debian 12; run as root (or via sudo).
+#
+#   scripts/setup.sh                          the project's packages
+#   scripts/setup.sh --best-effort NAME PKG...  other packages (bench/setup.sh):
+#                                             NAME labels the output, and a
+#                                             package that cannot be
+#                                             installed is not an error
 set -euo pipefail
 
+label="setup"
+best_effort=0
 packages=(
   g++ cmake make pkg-config
   libzmq3-dev cppzmq-dev        # ZeroMQ and its C++ binding
@@ -12,6 +20,11 @@ packages=(
   libbenchmark-dev              # micro-benchmarks
   clang clang-format clang-tidy libclang-rt-14-dev  # lint, fuzzers
 )
+if [ "${1:-}" = "--best-effort" ]; then
+  best_effort=1
+  label="$2"
+  packages=("${@:3}")
+fi
 
 missing=()
 for package in "${packages[@]}"; do
@@ -22,13 +35,18 @@ for package in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#packages[@]} packages present"
+  echo "$label: all ${#packages[@]} packages present"
   exit 0
 fi
 
-echo "setup: installing ${missing[*]}"
+echo "$label: installing ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "$best_effort" -eq 0 ]; then
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+    echo "$label: some packages could not be installed"
+fi

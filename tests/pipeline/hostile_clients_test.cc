@@ -27,6 +27,7 @@
 
 #include "common/client.h"
 #include "common/codec.h"
+#include "tests/support/loopback_worker.h"
 #include "tests/support/test_env.h"
 #include "worker/worker.h"
 
@@ -164,13 +165,8 @@ std::vector<std::string> HostileFrames() {
 class HostileClientsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    WorkerOptions options;
+    WorkerOptions options = testing::LoopbackWorkerOptions(dir_.path(), 2);
     options.events_hwm = events_hwm_;
-    options.commands_endpoint = "tcp://127.0.0.1:*";
-    options.events_endpoint = "tcp://127.0.0.1:*";
-    options.queries_endpoint = "tcp://127.0.0.1:*";
-    options.data_dir = dir_.path();
-    options.threads = 2;
     std::string error;
     worker_ = Worker::Start(options, error);
     ASSERT_NE(worker_, nullptr) << error;

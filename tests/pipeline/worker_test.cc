@@ -13,6 +13,7 @@
 
 #include "common/client.h"
 #include "common/codec.h"
+#include "tests/support/loopback_worker.h"
 #include "tests/support/test_env.h"
 
 namespace wallet {
@@ -39,12 +40,8 @@ class WorkerTest : public ::testing::Test {
   }
 
   void StartWorker(int threads = 4) {
-    WorkerOptions options;
-    options.commands_endpoint = "tcp://127.0.0.1:*";
-    options.events_endpoint = "tcp://127.0.0.1:*";
-    options.queries_endpoint = "tcp://127.0.0.1:*";
-    options.data_dir = dir_.path();
-    options.threads = threads;
+    const WorkerOptions options =
+        testing::LoopbackWorkerOptions(dir_.path(), threads);
     std::string error;
     worker_ = Worker::Start(options, error);
     ASSERT_NE(worker_, nullptr) << error;

@@ -10,6 +10,7 @@
 
 #include "common/client.h"
 #include "common/curve_keys.h"
+#include "tests/support/loopback_worker.h"
 #include "tests/support/test_env.h"
 #include "worker/worker.h"
 
@@ -48,12 +49,8 @@ class SecureWorkerTest : public ::testing::Test {
         << "shop " << shop_.public_key << " send=game2,shop\n"
         << "reader " << reader_.public_key << " subscribe query\n";
 
-    WorkerOptions options;
-    options.commands_endpoint = "tcp://127.0.0.1:*";
-    options.events_endpoint = "tcp://127.0.0.1:*";
-    options.queries_endpoint = "tcp://127.0.0.1:*";
-    options.data_dir = dir_.path() + "/data";
-    options.threads = 2;
+    WorkerOptions options =
+        testing::LoopbackWorkerOptions(dir_.path() + "/data", 2);
     options.curve_key_file = CurveSecretFilePath(key_path);
     options.clients_file = dir_.path() + "/clients";
     worker_ = Worker::Start(options, error);
@@ -231,13 +228,7 @@ TEST_F(SecureWorkerTest, EachSocketNeedsItsOwnRight) {
 class WorkerStartRefuses : public ::testing::Test {
  protected:
   WorkerOptions Options() const {
-    WorkerOptions options;
-    options.commands_endpoint = "tcp://127.0.0.1:*";
-    options.events_endpoint = "tcp://127.0.0.1:*";
-    options.queries_endpoint = "tcp://127.0.0.1:*";
-    options.data_dir = dir_.path() + "/data";
-    options.threads = 1;
-    return options;
+    return testing::LoopbackWorkerOptions(dir_.path() + "/data", 1);
   }
 
   std::string StartError(const WorkerOptions& options) {
