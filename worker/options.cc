@@ -60,6 +60,13 @@ std::vector<Flag> Flags(WorkerOptions& o, LogLevel& level) {
        "always = acknowledge after fdatasync; none = after write(), synced "
        "every second (a machine crash may lose about the last second)",
        [&o](std::string_view v) { return ParseSyncMode(v, o.sync); }},
+      {"group-commit-us",
+       "the journal writes (and syncs) a group at most once per this many "
+       "microseconds, 0..100000; more waits longer per command, and "
+       "spends less CPU per sync under load",
+       [&o](std::string_view v) {
+         return ParseInt<std::int64_t>(v, 0, 100'000, o.group_commit_us);
+       }},
       {"key-window-s", "how long an idempotency key is remembered, seconds",
        [&o](std::string_view v) {
          std::int64_t s = 0;
@@ -145,6 +152,7 @@ std::string DefaultOf(std::string_view name, const WorkerOptions& o) {
     return "0 (this machine: " + std::to_string(ResolveThreads(0)) + ")";
   if (name == "data-dir") return o.data_dir;
   if (name == "sync") return std::string(SyncModeName(o.sync));
+  if (name == "group-commit-us") return std::to_string(o.group_commit_us);
   if (name == "key-window-s") return std::to_string(o.key_window_ms / 1000);
   if (name == "history-per-user") return std::to_string(o.history_per_user);
   if (name == "snapshot-every-mb") {

@@ -64,6 +64,7 @@ std::unique_ptr<Worker> Worker::Start(const WorkerOptions& options,
   store_options.dir = options.data_dir;
   store_options.sync = options.sync;
   store_options.segment_bytes_max = options.segment_bytes_max;
+  store_options.group_commit_us = options.group_commit_us;
   store_options.snapshot_every_bytes = options.snapshot_every_bytes;
   worker->store_ = Store::Open(store_options, *worker->wallet_, error);
   if (worker->store_ == nullptr) return nullptr;
@@ -95,15 +96,15 @@ std::unique_ptr<Worker> Worker::Start(const WorkerOptions& options,
 
   Log(LogLevel::kInfo, "worker",
       "event=start commands=%s events=%s queries=%s threads=%d "
-      "data_dir=%s sync=%.*s key_window_ms=%" PRId64
+      "data_dir=%s sync=%.*s group_commit_us=%" PRId64 " key_window_ms=%" PRId64
       " history_per_user=%zu events_hwm=%d frame_bytes_max=%zu batch_max=%zu "
       "security=%s clients=%zu accounts=%zu keys=%zu",
       w.commands_bound_.c_str(), w.events_bound_.c_str(),
       w.queries_bound_.c_str(), threads, options.data_dir.c_str(),
       static_cast<int>(SyncModeName(options.sync).size()),
-      SyncModeName(options.sync).data(), options.key_window_ms,
-      options.history_per_user, options.events_hwm, kCommandFrameBytesMax,
-      kCommandBatchMax,
+      SyncModeName(options.sync).data(), options.group_commit_us,
+      options.key_window_ms, options.history_per_user, options.events_hwm,
+      kCommandFrameBytesMax, kCommandBatchMax,
       w.access_             ? "curve"
       : w.options_.insecure ? "none_insecure"
                             : "none_loopback_only",

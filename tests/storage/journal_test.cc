@@ -177,6 +177,66 @@ TEST_F(JournalGroupCommit, ConcurrentAppendersShareSyncs) {
   EXPECT_TRUE(SameWallet(live, recovered, kNowMs));
 }
 
+TEST_F(JournalGroupCommit, TakesAGroupAtMostOncePerInterval) {
+  // An appender that adds a record every millisecond for about 300 ms:
+  // without the interval nearly every record would get its own sync.
+  constexpr auto kInterval = std::chrono::milliseconds(20);
+  JournalOptions options = Options();
+  options.group_commit_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(kInterval).count();
+  const auto commands = MakeCommands(300, 40, "paced");
+  Wallet live(SmallWallet());
+  std::unique_ptr<Journal> journal = Open(options);
+  ASSERT_NE(journal, nullptr);
+
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& command : commands) {
+    live.Apply(command.view(), kNowMs, *journal);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(journal->WaitDurable(journal->appended_position()));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  const std::uint64_t syncs = faults_.syncs();
+  ASSERT_TRUE(journal->Close());
+
+  // Group starts are at least an interval apart: one at time 0, then at
+  // most one per interval that passed.
+  const auto intervals = static_cast<std::uint64_t>(elapsed / kInterval);
+  EXPECT_LE(syncs, intervals + 1)
+      << "elapsed_ms="
+      << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  Wallet recovered(SmallWallet());
+  EXPECT_EQ(RecoverInto(recovered).records_replayed, commands.size());
+  EXPECT_TRUE(SameWallet(live, recovered, kNowMs));
+}
+
+TEST_F(JournalGroupCommit, IdleJournalTakesTheNextRecordAtOnce) {
+  // The interval only spaces groups; a record arriving after a quiet
+  // spell longer than it does not wait for it.
+  constexpr auto kInterval = std::chrono::milliseconds(500);
+  JournalOptions options = Options();
+  options.group_commit_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(kInterval).count();
+  const auto commands = MakeCommands(2, 40, "idle");
+  Wallet live(SmallWallet());
+  std::unique_ptr<Journal> journal = Open(options);
+  ASSERT_NE(journal, nullptr);
+
+  live.Apply(commands[0].view(), kNowMs, *journal);
+  ASSERT_TRUE(journal->WaitDurable(journal->appended_position()));
+  std::this_thread::sleep_for(kInterval + std::chrono::milliseconds(100));
+
+  const auto start = std::chrono::steady_clock::now();
+  live.Apply(commands[1].view(), kNowMs, *journal);
+  ASSERT_TRUE(journal->WaitDurable(journal->appended_position()));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  // One small write and sync; a journal that waited out the interval
+  // would take 500 ms.
+  EXPECT_LT(waited, kInterval * 4 / 5);
+  EXPECT_EQ(faults_.syncs(), 2u);
+  ASSERT_TRUE(journal->Close());
+}
+
 using JournalSegments = JournalTest;
 
 TEST_F(JournalSegments, RollStartsSegmentNamedForThePosition) {

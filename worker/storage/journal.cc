@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <limits>
+#include <thread>
 
 #include "common/log.h"
 #include "worker/storage/record_codec.h"
@@ -154,8 +155,15 @@ bool Journal::WriteGroup(const std::string& group, std::uint64_t start,
 void Journal::WriterLoop() {
   const auto interval = std::chrono::milliseconds(options_.sync_interval_ms);
   const bool always = options_.sync == SyncMode::kAlways;
+  const auto group_every = std::chrono::microseconds(options_.group_commit_us);
   bool unsynced = false;  // kNone: written since the last sync.
+  std::chrono::steady_clock::time_point group_taken;
   for (;;) {
+    // Each sync costs about 50 us of CPU on top of its wait (measured in
+    // bench/README.md); spacing groups lets one sync cover a whole
+    // interval's records instead of a few. Sleeps only if the previous
+    // group was taken less than an interval ago.
+    std::this_thread::sleep_until(group_taken + group_every);
     std::uint64_t start = 0, end = 0, roll_at = kNoRoll;
     bool stop = false;
     bool timed_out = false;
@@ -170,6 +178,7 @@ void Journal::WriterLoop() {
         }
       }
       pending_.swap(writing_);
+      group_taken = std::chrono::steady_clock::now();
       start = written_;
       end = start + writing_.size();
       roll_at = roll_at_;

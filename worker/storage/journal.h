@@ -42,6 +42,10 @@ struct JournalOptions {
   std::uint64_t segment_bytes_max = 64ULL << 20;
   // kNone only: how often written data is synced in the background.
   std::int64_t sync_interval_ms = 1000;
+  // Group commit: a group is taken at most once per this many
+  // microseconds, so under load one sync covers everything that arrived
+  // in the interval. An idle journal takes the next record at once.
+  std::int64_t group_commit_us = 1000;
   AppendFileOpener open_file = OpenPosixAppendFile;
 };
 

@@ -27,6 +27,7 @@ std::unique_ptr<Store> Store::Open(const StoreOptions& options, Wallet& wallet,
   journal_options.dir = options.dir;
   journal_options.sync = options.sync;
   journal_options.segment_bytes_max = options.segment_bytes_max;
+  journal_options.group_commit_us = options.group_commit_us;
   journal_options.open_file = options.open_file;
   store->journal_ =
       Journal::Open(journal_options, store->recovery_.end_position, error);
