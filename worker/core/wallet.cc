@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
 
 namespace wallet {
 namespace {
@@ -177,20 +176,12 @@ void Wallet::PushRecent(User& user, const Record& record) const {
 
 void Wallet::InsertKey(KeyStripe& stripe, const KeyHash& hash,
                        const KeyEntry& entry) {
-  if (!stripe.entries.emplace(hash, entry).second) return;
-  key_count_.fetch_add(1, std::memory_order_relaxed);
-  auto& queue = stripe.by_time;
-  if (stripe.by_time_unsorted || queue.empty() ||
-      queue.back().first <= entry.time_ms) {
-    queue.emplace_back(entry.time_ms, hash);
-    return;
+  // Apply threads stamp their batches independently, so a time can be a
+  // few milliseconds behind the newest: such a key is swept that much
+  // late, and lookups judge it by its own time.
+  if (stripe.keys.Insert(hash, entry)) {
+    key_count_.fetch_add(1, std::memory_order_relaxed);
   }
-  // Applier threads stamp their batches independently, so a time can be a
-  // few milliseconds behind the newest: walk back the few entries it
-  // trails.
-  auto at = queue.end();
-  while (at != queue.begin() && std::prev(at)->first > entry.time_ms) --at;
-  queue.emplace(at, entry.time_ms, hash);
 }
 
 Outcome Wallet::Apply(const Command& command, std::int64_t now_ms,
@@ -199,19 +190,19 @@ Outcome Wallet::Apply(const Command& command, std::int64_t now_ms,
   KeyStripe& keys = KeyStripeFor(hash);
   MutexLock key_lock(keys.mu);
 
-  auto found = keys.entries.find(hash);
-  if (found != keys.entries.end() && !IsExpired(found->second, now_ms)) {
-    const Field field = FirstDifference(found->second, command);
+  const KeyEntry* found = keys.keys.Find(hash);
+  if (found != nullptr && !IsExpired(*found, now_ms)) {
+    const Field field = FirstDifference(*found, command);
     if (field != Field::kNone) {
       Outcome conflict;
       conflict.reason = Reason::kKeyConflict;
       conflict.field = field;
       return conflict;
     }
-    return Answer(keys, hash, found->second);
+    return Answer(keys, hash, *found);
   }
   // Expired but not yet swept: the key is free again.
-  if (found != keys.entries.end()) EraseKey(keys, found);
+  if (found != nullptr) EraseKey(keys, hash);
   if (command.op == Op::kBatch) {
     return ApplyBatch(command, now_ms, log, keys, hash);
   }
@@ -274,11 +265,9 @@ Outcome Wallet::Answer(const KeyStripe& keys, const KeyHash& hash,
   return outcome;
 }
 
-void Wallet::EraseKey(
-    KeyStripe& keys,
-    std::unordered_map<KeyHash, KeyEntry, KeyHashHasher>::iterator found) {
-  keys.batch_legs.erase(found->first);
-  keys.entries.erase(found);
+void Wallet::EraseKey(KeyStripe& keys, const KeyHash& hash) {
+  keys.batch_legs.erase(hash);
+  keys.keys.Erase(hash);
   key_count_.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -481,23 +470,17 @@ std::size_t Wallet::ExpireKeys(std::int64_t now_ms) {
   std::size_t removed = 0;
   for (KeyStripe& stripe : key_stripes_) {
     MutexLock lock(stripe.mu);
-    if (stripe.by_time_unsorted) {
-      std::stable_sort(
-          stripe.by_time.begin(), stripe.by_time.end(),
-          [](const auto& a, const auto& b) { return a.first < b.first; });
-      stripe.by_time_unsorted = false;
+    if (stripe.unsorted) {
+      stripe.keys.SortByTime();
+      stripe.unsorted = false;
     }
-    while (!stripe.by_time.empty() &&
-           now_ms - stripe.by_time.front().first >= key_window_ms_) {
-      const auto [time_ms, hash] = stripe.by_time.front();
-      stripe.by_time.pop_front();
-      auto found = stripe.entries.find(hash);
-      // A key re-used after expiry has a newer entry: leave that one.
-      if (found != stripe.entries.end() && found->second.time_ms == time_ms) {
-        EraseKey(stripe, found);
-        ++removed;
-      }
-    }
+    // The callbacks run inside the call, under the lock held here.
+    const std::size_t count = stripe.keys.ExpireFront(
+        [&](const KeyEntry& entry) { return IsExpired(entry, now_ms); },
+        [&](const KeyHash& hash)
+            NO_THREAD_SAFETY_ANALYSIS { stripe.batch_legs.erase(hash); });
+    key_count_.fetch_sub(count, std::memory_order_relaxed);
+    removed += count;
   }
   return removed;
 }
@@ -574,21 +557,20 @@ std::vector<std::pair<KeyHash, KeyEntry>> Wallet::ExportKeys(
   std::vector<std::pair<KeyHash, KeyEntry>> out;
   const KeyStripe& keys = key_stripes_.at(stripe);
   MutexLock lock(keys.mu);
-  out.reserve(keys.entries.size());
+  out.reserve(keys.keys.size());
   // In first-application order, so that an import rebuilds the expiry
-  // queue already sorted.
-  for (const auto& [time_ms, hash] : keys.by_time) {
-    auto found = keys.entries.find(hash);
-    if (found == keys.entries.end() || found->second.time_ms != time_ms ||
-        IsExpired(found->second, now_ms)) {
-      continue;
-    }
-    out.emplace_back(hash, found->second);
-    if (batch_legs != nullptr && found->second.op == Op::kBatch &&
-        found->second.status == Status::kApplied) {
-      batch_legs->emplace_back(hash, keys.batch_legs.at(hash));
-    }
-  }
+  // queue already in order. The visitor runs inside the call, under the
+  // lock held here.
+  keys.keys.ForEachOldestFirst(
+      [&](const KeyHash& hash, const KeyEntry& entry)
+          NO_THREAD_SAFETY_ANALYSIS {
+            if (IsExpired(entry, now_ms)) return;
+            out.emplace_back(hash, entry);
+            if (batch_legs != nullptr && entry.op == Op::kBatch &&
+                entry.status == Status::kApplied) {
+              batch_legs->emplace_back(hash, keys.batch_legs.at(hash));
+            }
+          });
   return out;
 }
 
@@ -596,7 +578,7 @@ void Wallet::ImportBatchLegs(const KeyHash& hash,
                              std::vector<LegOutcome> legs) {
   KeyStripe& keys = KeyStripeFor(hash);
   MutexLock lock(keys.mu);
-  if (keys.entries.count(hash) == 0) return;
+  if (keys.keys.Find(hash) == nullptr) return;
   keys.batch_legs[hash] = std::move(legs);
 }
 
@@ -622,15 +604,12 @@ void Wallet::ImportKey(const KeyHash& hash, const KeyEntry& entry,
   if (IsExpired(entry, now_ms)) return;
   KeyStripe& keys = KeyStripeFor(hash);
   MutexLock lock(keys.mu);
-  if (!keys.entries.emplace(hash, entry).second) return;
-  key_count_.fetch_add(1, std::memory_order_relaxed);
   // Snapshot stripes are each in order, but a different stripe count
   // interleaves them: append now and sort once at the next sweep rather
   // than insert into the middle per key.
-  if (!keys.by_time.empty() && keys.by_time.back().first > entry.time_ms) {
-    keys.by_time_unsorted = true;
-  }
-  keys.by_time.emplace_back(entry.time_ms, hash);
+  if (keys.keys.newest_time_ms() > entry.time_ms) keys.unsorted = true;
+  if (!keys.keys.Insert(hash, entry)) return;
+  key_count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace wallet

@@ -19,7 +19,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -29,36 +28,12 @@
 
 #include "common/mutex.h"
 #include "common/protocol.h"
+#include "worker/core/key_table.h"
 #include "worker/core/record.h"
 
 namespace wallet {
 
-// 128-bit hash of an idempotency key. The table stores this, not the key:
-// two different keys colliding needs about 2^64 keys in the window.
-struct KeyHash {
-  std::uint64_t low = 0;
-  std::uint64_t high = 0;
-  bool operator==(const KeyHash&) const = default;
-};
 KeyHash HashKey(std::string_view key);
-
-// What the table remembers of a key: enough to answer a retry with the
-// first result and to name the first field in which a retry differs.
-// String fields are kept as 32-bit hashes to bound memory per key.
-struct KeyEntry {
-  std::int64_t time_ms = 0;  // When first applied; expiry counts from here.
-  std::int64_t amount_minor = 0;
-  std::int64_t balance_minor = 0;  // Account after the first application.
-  std::uint64_t version = 0;
-  std::uint32_t user_hash = 0;
-  std::uint32_t currency_hash = 0;
-  std::uint32_t source_hash = 0;
-  std::uint32_t ref_hash = 0;
-  Op op = Op::kTopup;
-  Status status = Status::kApplied;  // kApplied or kRejected.
-  Reason reason = Reason::kNone;
-  std::int8_t failed_leg = -1;  // A rejected batch: the leg that failed.
-};
 std::uint32_t HashField(std::string_view text);
 // A batch's legs as one hash, kept in KeyEntry::currency_hash: a retry
 // whose legs differ in any way is a conflict on `legs`.
@@ -190,16 +165,15 @@ class Wallet {
   // Padded to a cache line each so that stripes never share one.
   struct alignas(64) KeyStripe {
     mutable Mutex mu;
-    std::unordered_map<KeyHash, KeyEntry, KeyHashHasher> entries GUARDED_BY(mu);
+    // Keys and their first results, oldest first for expiry.
+    KeyTable keys GUARDED_BY(mu);
     // Applied batches: each leg's account after the first application,
     // for answering retries. Erased with the key.
     std::unordered_map<KeyHash, std::vector<LegOutcome>, KeyHashHasher>
         batch_legs GUARDED_BY(mu);
-    // Keys by first-application time, oldest at the front, for expiry.
-    std::deque<std::pair<std::int64_t, KeyHash>> by_time GUARDED_BY(mu);
     // Set when an import appended out of time order (a snapshot taken with
     // another stripe count); the next sweep sorts once before expiring.
-    bool by_time_unsorted GUARDED_BY(mu) = false;
+    bool unsorted GUARDED_BY(mu) = false;
   };
 
   struct alignas(64) UserStripe {
@@ -213,10 +187,7 @@ class Wallet {
   void ReplayBatch(const Record& record);
   Outcome Answer(const KeyStripe& keys, const KeyHash& hash,
                  const KeyEntry& entry) const REQUIRES(keys.mu);
-  void EraseKey(
-      KeyStripe& keys,
-      std::unordered_map<KeyHash, KeyEntry, KeyHashHasher>::iterator found)
-      REQUIRES(keys.mu);
+  void EraseKey(KeyStripe& keys, const KeyHash& hash) REQUIRES(keys.mu);
 
   KeyStripe& KeyStripeFor(const KeyHash& hash);
   std::size_t UserStripeIndex(std::string_view user) const;
