@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace wallet {
 namespace {
@@ -155,6 +156,49 @@ const Wallet::UserStripe& Wallet::UserStripeFor(std::string_view user) const {
   return user_stripes_[XXH3_64bits(user.data(), user.size()) & stripe_mask_];
 }
 
+std::size_t Wallet::UserTable::Probe(std::string_view id,
+                                     std::uint64_t hash) const {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t at = Home(hash);; at = (at + 1) & mask) {
+    const Slot& slot = slots_[at];
+    if (slot.user == nullptr) return at;
+    if (slot.hash == hash && slot.user->id == id) return at;
+  }
+}
+
+const Wallet::User* Wallet::UserTable::Find(std::string_view id) const {
+  if (slots_.empty()) return nullptr;
+  return slots_[Probe(id, XXH3_64bits(id.data(), id.size()))].user;
+}
+
+Wallet::User* Wallet::UserTable::Find(std::string_view id) {
+  return const_cast<User*>(std::as_const(*this).Find(id));
+}
+
+Wallet::User& Wallet::UserTable::FindOrAdd(std::string_view id) {
+  const std::uint64_t hash = XXH3_64bits(id.data(), id.size());
+  if ((users_.size() + 1) * 2 > slots_.size()) Grow();
+  Slot& slot = slots_[Probe(id, hash)];
+  if (slot.user == nullptr) {
+    User& user = users_.emplace_back();
+    user.id.assign(id);
+    slot = {hash, &user};
+  }
+  return *slot.user;
+}
+
+void Wallet::UserTable::Grow() {
+  std::vector<Slot> old(slots_.empty() ? 8 : slots_.size() * 2);
+  old.swap(slots_);
+  const std::size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.user == nullptr) continue;
+    std::size_t at = Home(slot.hash);
+    while (slots_[at].user != nullptr) at = (at + 1) & mask;
+    slots_[at] = slot;
+  }
+}
+
 bool Wallet::IsExpired(const KeyEntry& entry, std::int64_t now_ms) const {
   return now_ms - entry.time_ms >= key_window_ms_;
 }
@@ -209,7 +253,7 @@ Outcome Wallet::Apply(const Command& command, std::int64_t now_ms,
 
   UserStripe& users = UserStripeFor(command.user);
   MutexLock user_lock(users.mu);
-  User& user = users.users[std::string(command.user)];
+  User& user = users.users.FindOrAdd(command.user);
   Account& account = FindOrAddAccount(user, command.currency);
 
   Record record;
@@ -331,7 +375,7 @@ Outcome Wallet::ApplyBatch(const Command& command, std::int64_t now_ms,
   std::array<User*, kLegsMax> users{};
   for (std::size_t i = 0; i < count; ++i) {
     const Leg& leg = command.legs[i];
-    users[i] = &UserStripeFor(leg.user).users[std::string(leg.user)];
+    users[i] = &UserStripeFor(leg.user).users.FindOrAdd(leg.user);
     FindOrAddAccount(*users[i], leg.currency);
   }
   std::array<Account*, kLegsMax> accounts{};
@@ -419,13 +463,13 @@ BalanceReply Wallet::Read(std::string_view user_id) const {
   reply.user.assign(user_id);
   const UserStripe& users = UserStripeFor(user_id);
   MutexLock lock(users.mu);
-  auto found = users.users.find(std::string(user_id));
-  if (found == users.users.end()) return reply;
-  for (const Account& account : found->second.accounts) {
+  const User* found = users.users.Find(user_id);
+  if (found == nullptr) return reply;
+  for (const Account& account : found->accounts) {
     reply.balances.push_back(
         {account.currency, account.balance_minor, account.version});
   }
-  const RecentRing& recent = found->second.recent;
+  const RecentRing& recent = found->recent;
   const std::size_t shown = std::min(recent.size(), kRecentOpsMax);
   reply.recent.reserve(shown);
   for (std::size_t i = 0; i < shown; ++i) {
@@ -443,9 +487,9 @@ HistoryReply Wallet::History(const HistoryQuery& query) const {
   reply.user = query.user;
   const UserStripe& users = UserStripeFor(query.user);
   MutexLock lock(users.mu);
-  auto found = users.users.find(query.user);
-  if (found == users.users.end()) return reply;
-  const RecentRing& recent = found->second.recent;
+  const User* found = users.users.Find(query.user);
+  if (found == nullptr) return reply;
+  const RecentRing& recent = found->recent;
   // Seqs are consecutive from oldest to newest, so the page starts at an
   // index, not a search: `from` newest entries are skipped.
   std::size_t from = 0;
@@ -491,7 +535,7 @@ void Wallet::ReplayBatch(const Record& record) {
   for (const LegRecord& leg : record.legs) {
     UserStripe& users = UserStripeFor(leg.user);
     MutexLock user_lock(users.mu);
-    User& user = users.users[std::string(leg.user)];
+    User& user = users.users.FindOrAdd(leg.user);
     Account& account = FindOrAddAccount(user, leg.currency);
     if (leg.version > account.version) {
       account.balance_minor = leg.balance_minor;
@@ -522,7 +566,7 @@ void Wallet::Replay(const Record& record, std::int64_t now_ms) {
   if (record.status == Status::kApplied) {
     UserStripe& users = UserStripeFor(record.user);
     MutexLock user_lock(users.mu);
-    User& user = users.users[std::string(record.user)];
+    User& user = users.users.FindOrAdd(record.user);
     Account& account = FindOrAddAccount(user, record.currency);
     if (record.version > account.version) {
       account.balance_minor = record.balance_minor;
@@ -538,15 +582,15 @@ Wallet::UserExport Wallet::ExportUsers(std::size_t stripe) const {
   UserExport out;
   const UserStripe& users = user_stripes_.at(stripe);
   MutexLock lock(users.mu);
-  for (const auto& [name, user] : users.users) {
+  users.users.ForEach([&out](const User& user) {
     for (const Account& account : user.accounts) {
       out.accounts.push_back(
-          {name, account.currency, account.balance_minor, account.version});
+          {user.id, account.currency, account.balance_minor, account.version});
     }
     for (std::size_t i = 0; i < user.recent.size(); ++i) {
-      out.recent.emplace_back(name, user.recent.Oldest(i));
+      out.recent.emplace_back(user.id, user.recent.Oldest(i));
     }
-  }
+  });
   return out;
 }
 
@@ -585,7 +629,8 @@ void Wallet::ImportBatchLegs(const KeyHash& hash,
 void Wallet::ImportAccount(const AccountRow& row) {
   UserStripe& users = UserStripeFor(row.user);
   MutexLock lock(users.mu);
-  Account& account = FindOrAddAccount(users.users[row.user], row.currency);
+  Account& account =
+      FindOrAddAccount(users.users.FindOrAdd(row.user), row.currency);
   account.balance_minor = row.balance_minor;
   account.version = row.version;
 }
@@ -593,7 +638,7 @@ void Wallet::ImportAccount(const AccountRow& row) {
 void Wallet::ImportRecent(std::string_view user_id, const RecentOp& op) {
   UserStripe& users = UserStripeFor(user_id);
   MutexLock lock(users.mu);
-  User& user = users.users[std::string(user_id)];
+  User& user = users.users.FindOrAdd(user_id);
   // A snapshot lists a user's operations oldest first, with their seqs.
   user.recent.Push(history_per_user_) = op;
   user.ops = std::max(user.ops, op.seq);

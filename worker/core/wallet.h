@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -156,10 +157,43 @@ class Wallet {
   };
 
   struct User {
+    std::string id;
     std::vector<Account> accounts;  // A handful per user: linear search.
     // At most history_per_user_; seq grows by one from oldest to newest.
     RecentRing recent;
     std::uint64_t ops = 0;  // Operations ever applied: the newest seq.
+  };
+
+  // One stripe's users, found by the 64-bit hash of their id through
+  // open-addressing slots of (hash, user): a power-of-two index and no
+  // chain to walk, where a node-based map cost a division and a miss per
+  // node. Users are never removed; their addresses never change.
+  class UserTable {
+   public:
+    User* Find(std::string_view id);
+    const User* Find(std::string_view id) const;
+    User& FindOrAdd(std::string_view id);
+    std::size_t size() const { return users_.size(); }
+    template <typename Visit>
+    void ForEach(Visit&& visit) const {
+      for (const User& user : users_) visit(user);
+    }
+
+   private:
+    struct Slot {
+      std::uint64_t hash = 0;
+      User* user = nullptr;  // Null: empty.
+    };
+    std::size_t Home(std::uint64_t hash) const {
+      // The low bits chose the stripe; the high ones choose the slot.
+      return static_cast<std::size_t>(((hash >> 32) * slots_.size()) >> 32);
+    }
+    // The slot holding `id`, or the empty slot where it would go.
+    std::size_t Probe(std::string_view id, std::uint64_t hash) const;
+    void Grow();
+
+    std::deque<User> users_;   // In order of arrival.
+    std::vector<Slot> slots_;  // Size 0 or a power of two, at most half full.
   };
 
   // Padded to a cache line each so that stripes never share one.
@@ -178,7 +212,7 @@ class Wallet {
 
   struct alignas(64) UserStripe {
     mutable Mutex mu;
-    std::unordered_map<std::string, User> users GUARDED_BY(mu);
+    UserTable users GUARDED_BY(mu);
   };
 
   Outcome ApplyBatch(const Command& command, std::int64_t now_ms,
