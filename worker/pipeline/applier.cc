@@ -36,15 +36,23 @@ void Applier::Join() {
 
 void Applier::Run(BoundedQueue<CommandBatch>& lane) {
   CommandDecoder decoder;
-  while (std::optional<CommandBatch> batch = lane.Pop()) {
+  std::vector<CommandBatch> batches;
+  while (lane.PopUpTo(kApplyBatchesMax, batches)) {
+    // Everything the lane held becomes one batch of events: one hand-off
+    // to the publisher for a backlog.
     EventBatch out;
-    out.events.reserve(2 * batch->frames.size());
+    std::size_t frames = 0;
+    for (const CommandBatch& batch : batches) frames += batch.frames.size();
+    out.events.reserve(2 * frames);
     Tally tally;
     SenderCache sender;
     const std::int64_t now_ms = WallClockMs();
-    for (const zmq::message_t& frame : batch->frames) {
-      ApplyFrame(decoder, frame, now_ms, sender, out, tally);
+    for (const CommandBatch& batch : batches) {
+      for (const zmq::message_t& frame : batch.frames) {
+        ApplyFrame(decoder, frame, now_ms, sender, out, tally);
+      }
     }
+    batches.clear();
     // Read after the last apply: covers this batch's records and, for a
     // duplicate, the record of its first application.
     out.journal_position = journal_.appended_position();

@@ -23,6 +23,10 @@ inline constexpr std::size_t kCommandBatchMax = 256;
 // they bound the worker's memory under any flood.
 inline constexpr std::size_t kLaneQueueBatches = 32;
 inline constexpr std::size_t kPublishQueueBatches = 64;
+// An apply thread takes up to this many command batches off its lane at
+// once and publishes their events as one batch, so an event batch holds
+// at most kApplyBatchesMax * kCommandBatchMax commands' events.
+inline constexpr std::size_t kApplyBatchesMax = 4;
 // Receive high-water mark of the command socket, in messages.
 inline constexpr int kCommandsReceiveHwm = 10'000;
 

@@ -7,9 +7,11 @@
 // returning items until the queue is drained, then reports the end.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <optional>
+#include <vector>
 
 #include "common/mutex.h"
 
@@ -39,6 +41,22 @@ class BoundedQueue {
     items_.pop_front();
     not_full_.Signal();
     return item;
+  }
+
+  // Blocks for at least one item, then moves up to `max` queued items,
+  // oldest first, to the back of `out`: one wake-up and one lock for a
+  // backlog. False once closed and drained.
+  bool PopUpTo(std::size_t max, std::vector<T>& out) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    while (items_.empty() && !closed_) not_empty_.Wait(mu_);
+    if (items_.empty()) return false;
+    const std::size_t count = std::min(max, items_.size());
+    for (std::size_t i = 0; i < count; ++i) {
+      out.push_back(std::move(items_.front()));
+      items_.pop_front();
+    }
+    not_full_.SignalAll();
+    return true;
   }
 
   void Close() EXCLUDES(mu_) {

@@ -34,13 +34,20 @@ void Publisher::Send(const EventBatch& batch) {
 
 void Publisher::Run() {
   try {
-    while (std::optional<EventBatch> batch = in_.Pop()) {
-      if (!journal_.WaitDurable(batch->journal_position)) {
-        counters_.unacknowledged.fetch_add(batch->events.size(),
-                                           std::memory_order_relaxed);
-        continue;
+    std::vector<EventBatch> batches;
+    while (in_.PopUpTo(kPublishQueueBatches, batches)) {
+      // Batches arrive in no particular position order across apply
+      // threads, so each waits for its own position; after the first
+      // wait most of them are already durable.
+      for (const EventBatch& batch : batches) {
+        if (!journal_.WaitDurable(batch.journal_position)) {
+          counters_.unacknowledged.fetch_add(batch.events.size(),
+                                             std::memory_order_relaxed);
+          continue;
+        }
+        Send(batch);
       }
-      Send(*batch);
+      batches.clear();
     }
   } catch (const zmq::error_t& e) {
     Log(LogLevel::kError, "publisher", "event=socket_error error=\"%s\"",
