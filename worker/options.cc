@@ -61,9 +61,9 @@ std::vector<Flag> Flags(WorkerOptions& o, LogLevel& level) {
        "every second (a machine crash may lose about the last second)",
        [&o](std::string_view v) { return ParseSyncMode(v, o.sync); }},
       {"group-commit-us",
-       "the journal writes (and syncs) a group at most once per this many "
-       "microseconds, 0..100000; more waits longer per command, and "
-       "spends less CPU per sync under load",
+       "the journal takes a group of records at most once per this many "
+       "microseconds, 0..100000: longer waits longer per command under "
+       "load and spends less CPU per command",
        [&o](std::string_view v) {
          return ParseInt<std::int64_t>(v, 0, 100'000, o.group_commit_us);
        }},

@@ -35,8 +35,9 @@ struct WorkerOptions {
   int threads = 0;  // Apply threads; 0 means one per core.
   std::string data_dir = "wallet-data";
   SyncMode sync = SyncMode::kAlways;
-  // The journal takes a group of records at most once per this interval.
-  std::int64_t group_commit_us = 1000;
+  // The journal takes a group of records at most once per this many
+  // microseconds (0: as soon as the previous group is durable).
+  std::int64_t group_commit_us = kGroupCommitUsDefault;
   std::int64_t key_window_ms = 24LL * 3600 * 1000;
   // Operations kept per user for history queries; older ones are dropped.
   std::size_t history_per_user = 32;

@@ -46,7 +46,7 @@ void QueryServer::Answer(std::string_view request, std::string& reply) {
 
 bool QueryServer::WaitDurable(std::string& reply) {
   // What was just read may include changes still on their way to disk.
-  if (journal_.WaitDurable(journal_.appended_position())) return true;
+  if (journal_.WaitDurableSoon(journal_.appended_position())) return true;
   counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
   EncodeQueryError(kQueryErrorUnavailable, reply);
   return false;

@@ -6,7 +6,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <limits>
-#include <thread>
 
 #include "common/log.h"
 #include "worker/storage/record_codec.h"
@@ -97,11 +96,22 @@ bool Journal::WaitDurable(std::uint64_t position) {
   return !failed();
 }
 
+bool Journal::WaitDurableSoon(std::uint64_t position) {
+  MutexLock lock(mu_);
+  if (durable_ < position && !failed()) {
+    hurry_ = true;
+    pace_wake_.Signal();
+  }
+  while (durable_ < position && !failed()) durable_wake_.Wait(mu_);
+  return !failed();
+}
+
 std::uint64_t Journal::Roll() {
   MutexLock lock(mu_);
   const std::uint64_t position = appended_;
   if (roll_at_ == kNoRoll || roll_at_ < position) roll_at_ = position;
   writer_wake_.Signal();
+  pace_wake_.Signal();
   while (rolled_ < position && !failed()) durable_wake_.Wait(mu_);
   return position;
 }
@@ -112,6 +122,7 @@ bool Journal::Close() {
     if (stopping_) return !failed();
     stopping_ = true;
     writer_wake_.Signal();
+    pace_wake_.Signal();
   }
   if (writer_.joinable()) writer_.join();
   return !failed();
@@ -157,28 +168,40 @@ void Journal::WriterLoop() {
   const bool always = options_.sync == SyncMode::kAlways;
   const auto group_every = std::chrono::microseconds(options_.group_commit_us);
   bool unsynced = false;  // kNone: written since the last sync.
+  auto last_sync = std::chrono::steady_clock::now();  // kNone.
   std::chrono::steady_clock::time_point group_taken;
   for (;;) {
     // Each sync costs about 50 us of CPU on top of its wait (measured in
-    // bench/README.md); spacing groups lets one sync cover a whole
-    // interval's records instead of a few. Sleeps only if the previous
-    // group was taken less than an interval ago.
-    std::this_thread::sleep_until(group_taken + group_every);
-    std::uint64_t start = 0, end = 0, roll_at = kNoRoll;
-    bool stop = false;
-    bool timed_out = false;
+    // docs/storage.md); spacing groups lets one sync cover a whole
+    // interval's records instead of a few. Waits only if the previous
+    // group was taken less than an interval ago, and not for a roll, a
+    // stop or a caller that cannot wait (WaitDurableSoon).
+    const auto next_group = group_taken + group_every;
     {
       MutexLock lock(mu_);
-      while (pending_.empty() && roll_at_ == kNoRoll && !stopping_ &&
-             !timed_out) {
-        if (!always && unsynced) {
-          timed_out = !writer_wake_.WaitFor(mu_, interval);
-        } else {
+      while (!hurry_ && !stopping_ && roll_at_ == kNoRoll) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= next_group) break;
+        pace_wake_.WaitFor(mu_, next_group - now);
+      }
+    }
+    std::uint64_t start = 0, end = 0, roll_at = kNoRoll;
+    bool stop = false;
+    {
+      MutexLock lock(mu_);
+      while (pending_.empty() && roll_at_ == kNoRoll && !stopping_) {
+        if (always || !unsynced) {
           writer_wake_.Wait(mu_);
+          continue;
         }
+        // kNone with written data: wake for the background sync.
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= last_sync + interval) break;
+        writer_wake_.WaitFor(mu_, last_sync + interval - now);
       }
       pending_.swap(writing_);
       group_taken = std::chrono::steady_clock::now();
+      hurry_ = false;
       start = written_;
       end = start + writing_.size();
       roll_at = roll_at_;
@@ -189,10 +212,14 @@ void Journal::WriterLoop() {
     std::string error;
     bool ok = WriteGroup(writing_, start, roll_at, error);
     unsynced = unsynced || !writing_.empty();
-    const bool sync = always ? !writing_.empty() : (timed_out || stop);
-    if (ok && sync && unsynced) {
+    // kNone syncs once per interval however busy it is, and at stop.
+    const bool sync =
+        unsynced && (always || stop ||
+                     std::chrono::steady_clock::now() >= last_sync + interval);
+    if (ok && sync) {
       ok = segment_->Sync(error);
       unsynced = false;
+      last_sync = std::chrono::steady_clock::now();
     }
     writing_.clear();
     if (!ok) {

@@ -25,7 +25,7 @@ struct StoreOptions {
   SyncMode sync = SyncMode::kAlways;
   std::uint64_t segment_bytes_max = 64ULL << 20;
   std::uint64_t snapshot_every_bytes = 256ULL << 20;
-  std::int64_t group_commit_us = 1000;  // JournalOptions::group_commit_us
+  std::int64_t group_commit_us = kGroupCommitUsDefault;  // JournalOptions
   AppendFileOpener open_file = OpenPosixAppendFile;
 };
 
