@@ -61,12 +61,12 @@ class Model {
     }
     return nullptr;
   }
-  // Like ExpireFront: from the oldest while expired.
-  std::size_t ExpireThrough(std::int64_t cutoff_ms) {
-    std::size_t removed = 0;
+  // Like ExpireFront: from the oldest while expired; the hashes removed.
+  std::vector<KeyHash> ExpireThrough(std::int64_t cutoff_ms) {
+    std::vector<KeyHash> removed;
     while (!items_.empty() && items_.front().time_ms <= cutoff_ms) {
+      removed.push_back(items_.front().hash);
       items_.erase(items_.begin());
-      ++removed;
     }
     return removed;
   }
@@ -220,12 +220,20 @@ TEST(KeyTable, SortByTimeOrdersLiveEntriesAndDropsDeadOnes) {
 // probe runs are long and erasures shift entries across them; starting
 // just below 2^32 so that positions wrap partway.
 void RunAgainstModel(std::uint64_t first_position, unsigned tag_bits,
-                     std::uint32_t seed) {
+                     std::uint32_t seed, std::int64_t window = 50) {
   KeyTable table(first_position);
   Model model;
   std::mt19937 random(seed);
   std::int64_t now = 0;
   std::uint64_t next_key = 0;
+  // Half the erasures and lookups aim at a key the model holds, the rest
+  // at any key ever issued (mostly gone).
+  const auto pick = [&]() {
+    if (random() % 2 == 0 && !model.items().empty()) {
+      return model.items()[random() % model.items().size()].hash;
+    }
+    return Hash(random() % next_key, tag_bits);
+  };
   for (int step = 0; step < 20'000; ++step) {
     const auto roll = static_cast<std::uint32_t>(random() % 100);
     if (roll < 55) {
@@ -237,10 +245,10 @@ void RunAgainstModel(std::uint64_t first_position, unsigned tag_bits,
                 model.Insert(Hash(n, tag_bits), now, amount));
       now += static_cast<std::int64_t>(random() % 3);
     } else if (roll < 80 && next_key > 0) {
-      const KeyHash hash = Hash(random() % next_key, tag_bits);
+      const KeyHash hash = pick();
       ASSERT_EQ(table.Erase(hash), model.Erase(hash));
     } else if (roll < 95 && next_key > 0) {
-      const KeyHash hash = Hash(random() % next_key, tag_bits);
+      const KeyHash hash = pick();
       const KeyEntry* got = table.Find(hash);
       const ModelItem* want = model.Find(hash);
       ASSERT_EQ(got == nullptr, want == nullptr);
@@ -248,11 +256,13 @@ void RunAgainstModel(std::uint64_t first_position, unsigned tag_bits,
         ASSERT_EQ(got->amount_minor, want->amount);
       }
     } else {
-      const std::int64_t cutoff = now - 50;
-      ASSERT_EQ(table.ExpireFront(
-                    [&](const KeyEntry& e) { return e.time_ms <= cutoff; },
-                    [](const KeyHash&) {}),
-                model.ExpireThrough(cutoff));
+      const std::int64_t cutoff = now - window;
+      std::vector<KeyHash> erased;
+      const std::size_t removed = table.ExpireFront(
+          [&](const KeyEntry& e) { return e.time_ms <= cutoff; },
+          [&](const KeyHash& h) { erased.push_back(h); });
+      ASSERT_EQ(removed, erased.size());
+      ASSERT_EQ(erased, model.ExpireThrough(cutoff));
     }
   }
   ExpectSame(table, model);
@@ -261,6 +271,37 @@ void RunAgainstModel(std::uint64_t first_position, unsigned tag_bits,
 TEST(KeyTable, MatchesAModelWithManyCollisions) {
   RunAgainstModel(0, 3, 1);
   RunAgainstModel(0, 0, 2);
+}
+
+TEST(KeyTable, MatchesAModelWhileTheIndexGrows) {
+  // A long window keeps thousands of keys live, so the index grows
+  // several times between erasures and expiries.
+  RunAgainstModel(0, 32, 5, 20'000);
+  RunAgainstModel((1ULL << 32) - 3'000, 6, 6, 20'000);
+}
+
+TEST(KeyTable, ErasingShiftsARunThatWrapsPastTheEnd) {
+  // In a 16-slot index, four keys whose homes are the last two slots
+  // fill slots 14, 15, 0 and 1. Erasing the first must pull the others
+  // back across the end without losing any.
+  KeyTable table;
+  const auto at_home = [](std::uint32_t home, std::uint64_t n) {
+    // Home is the tag's top four bits in a 16-slot index.
+    const std::uint64_t tag = (static_cast<std::uint64_t>(home) << 28) | n;
+    return KeyHash{n, tag << 32};
+  };
+  const std::vector<KeyHash> keys = {at_home(14, 1), at_home(14, 2),
+                                     at_home(15, 3), at_home(15, 4)};
+  for (const KeyHash& key : keys) ASSERT_TRUE(table.Insert(key, EntryAt(1)));
+  ASSERT_EQ(table.index_slots(), 16u);
+  ASSERT_TRUE(table.Erase(keys[0]));
+  for (std::size_t i = 1; i < keys.size(); ++i) {
+    EXPECT_NE(table.Find(keys[i]), nullptr) << i;
+  }
+  ASSERT_TRUE(table.Erase(keys[2]));
+  EXPECT_NE(table.Find(keys[1]), nullptr);
+  EXPECT_NE(table.Find(keys[3]), nullptr);
+  EXPECT_EQ(table.size(), 2u);
 }
 
 TEST(KeyTable, MatchesAModelAcrossThePositionWrap) {

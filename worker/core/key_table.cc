@@ -18,6 +18,9 @@ void Check(bool condition, const char* what) {
 
 }  // namespace
 
+// The memory figure docs/architecture.md quotes per key.
+static_assert(sizeof(KeyTable::Item) == 72);
+
 std::size_t KeyTable::FindSlot(const KeyHash& hash) const {
   if (live_ == 0) return slots_.size();
   const std::uint32_t tag = TagOf(hash);
@@ -65,7 +68,8 @@ bool KeyTable::Insert(const KeyHash& hash, const KeyEntry& entry) {
   if (FindSlot(hash) != slots_.size()) return false;
   Check(queue_.size() < std::numeric_limits<std::uint32_t>::max(),
         "key stripe holds 2^32 entries");
-  if ((live_ + 1) * kLoadDen > slots_.size() * kLoadNum) Grow();
+  if ((live_ + 1) * kLoadMaxDenominator > slots_.size() * kLoadMaxNumerator)
+    Grow();
   const auto position = static_cast<std::uint32_t>(front_ + queue_.size());
   queue_.push_back({hash, entry});
   PlaceSlot(Pack(TagOf(hash), position));
@@ -113,10 +117,10 @@ void KeyTable::RemoveSlot(std::size_t at) {
 }
 
 void KeyTable::Grow() {
-  std::vector<std::uint64_t> old;
-  old.swap(slots_);
-  slots_.assign(old.empty() ? 16 : old.size() * 2, kEmpty);
-  for (const std::uint64_t slot : old) {
+  std::vector<std::uint64_t> previous;
+  previous.swap(slots_);
+  slots_.assign(previous.empty() ? 16 : previous.size() * 2, kEmpty);
+  for (const std::uint64_t slot : previous) {
     if (slot != kEmpty) PlaceSlot(slot);
   }
 }

@@ -129,9 +129,9 @@ class KeyTable {
 
  private:
   static constexpr std::uint64_t kEmpty = 0;
-  // Grow the index past 7/10 full: linear probing stays short.
-  static constexpr std::size_t kLoadNum = 7;
-  static constexpr std::size_t kLoadDen = 10;
+  // The index grows past 7/10 full: linear probing stays short.
+  static constexpr std::size_t kLoadMaxNumerator = 7;
+  static constexpr std::size_t kLoadMaxDenominator = 10;
 
   // A slot packs a tag (bits of hash.high, never 0) and the entry's queue
   // position modulo 2^32; the queue never holds 2^32 entries, so the

@@ -188,10 +188,10 @@ Wallet::User& Wallet::UserTable::FindOrAdd(std::string_view id) {
 }
 
 void Wallet::UserTable::Grow() {
-  std::vector<Slot> old(slots_.empty() ? 8 : slots_.size() * 2);
-  old.swap(slots_);
+  std::vector<Slot> previous(slots_.empty() ? 8 : slots_.size() * 2);
+  previous.swap(slots_);  // `slots_` is now the larger, empty index.
   const std::size_t mask = slots_.size() - 1;
-  for (const Slot& slot : old) {
+  for (const Slot& slot : previous) {
     if (slot.user == nullptr) continue;
     std::size_t at = Home(slot.hash);
     while (slots_[at].user != nullptr) at = (at + 1) & mask;
@@ -514,9 +514,9 @@ std::size_t Wallet::ExpireKeys(std::int64_t now_ms) {
   std::size_t removed = 0;
   for (KeyStripe& stripe : key_stripes_) {
     MutexLock lock(stripe.mu);
-    if (stripe.unsorted) {
+    if (stripe.keys_unsorted) {
       stripe.keys.SortByTime();
-      stripe.unsorted = false;
+      stripe.keys_unsorted = false;
     }
     // The callbacks run inside the call, under the lock held here.
     const std::size_t count = stripe.keys.ExpireFront(
@@ -602,9 +602,10 @@ std::vector<std::pair<KeyHash, KeyEntry>> Wallet::ExportKeys(
   const KeyStripe& keys = key_stripes_.at(stripe);
   MutexLock lock(keys.mu);
   out.reserve(keys.keys.size());
-  // In first-application order, so that an import rebuilds the expiry
-  // queue already in order. The visitor runs inside the call, under the
-  // lock held here.
+  // In queue order: first-application order, give or take the few
+  // milliseconds between apply threads' clocks, so an import rebuilds the
+  // queue nearly in order and sorts it at most once. The visitor runs
+  // inside the call, under the lock held here.
   keys.keys.ForEachOldestFirst(
       [&](const KeyHash& hash, const KeyEntry& entry)
           NO_THREAD_SAFETY_ANALYSIS {
@@ -652,8 +653,9 @@ void Wallet::ImportKey(const KeyHash& hash, const KeyEntry& entry,
   // Snapshot stripes are each in order, but a different stripe count
   // interleaves them: append now and sort once at the next sweep rather
   // than insert into the middle per key.
-  if (keys.keys.newest_time_ms() > entry.time_ms) keys.unsorted = true;
+  const bool in_order = keys.keys.newest_time_ms() <= entry.time_ms;
   if (!keys.keys.Insert(hash, entry)) return;
+  if (!in_order) keys.keys_unsorted = true;
   key_count_.fetch_add(1, std::memory_order_relaxed);
 }
 

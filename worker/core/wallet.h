@@ -165,9 +165,8 @@ class Wallet {
   };
 
   // One stripe's users, found by the 64-bit hash of their id through
-  // open-addressing slots of (hash, user): a power-of-two index and no
-  // chain to walk, where a node-based map cost a division and a miss per
-  // node. Users are never removed; their addresses never change.
+  // open-addressing slots of (hash, user) in a power-of-two index at most
+  // half full. Users are never removed, and their addresses never change.
   class UserTable {
    public:
     User* Find(std::string_view id);
@@ -207,7 +206,7 @@ class Wallet {
         batch_legs GUARDED_BY(mu);
     // Set when an import appended out of time order (a snapshot taken with
     // another stripe count); the next sweep sorts once before expiring.
-    bool unsorted GUARDED_BY(mu) = false;
+    bool keys_unsorted GUARDED_BY(mu) = false;
   };
 
   struct alignas(64) UserStripe {

@@ -38,8 +38,8 @@ void Applier::Run(BoundedQueue<CommandBatch>& lane) {
   CommandDecoder decoder;
   std::vector<CommandBatch> batches;
   while (lane.PopUpTo(kApplyBatchesMax, batches)) {
-    // Everything the lane held becomes one batch of events: one hand-off
-    // to the publisher for a backlog.
+    // Up to kApplyBatchesMax queued batches become one batch of events:
+    // one hand-off to the publisher for a backlog.
     EventBatch out;
     std::size_t frames = 0;
     for (const CommandBatch& batch : batches) frames += batch.frames.size();

@@ -22,11 +22,19 @@ inline constexpr std::size_t kCommandBatchMax = 256;
 // threads and the publisher. Together with the socket high-water marks
 // they bound the worker's memory under any flood.
 inline constexpr std::size_t kLaneQueueBatches = 32;
-inline constexpr std::size_t kPublishQueueBatches = 64;
+inline constexpr std::size_t kPublishQueueBatches = 16;
 // An apply thread takes up to this many command batches off its lane at
 // once and publishes their events as one batch, so an event batch holds
 // at most kApplyBatchesMax * kCommandBatchMax commands' events.
 inline constexpr std::size_t kApplyBatchesMax = 4;
+// The publisher takes up to this many event batches at once. Events of at
+// most (kPublishQueueBatches + kPublishBatchesMax) * kApplyBatchesMax *
+// kCommandBatchMax = 24,576 commands wait between the apply threads and
+// the socket.
+inline constexpr std::size_t kPublishBatchesMax = 8;
+static_assert((kPublishQueueBatches + kPublishBatchesMax) * kApplyBatchesMax *
+                  kCommandBatchMax ==
+              24'576);
 // Receive high-water mark of the command socket, in messages.
 inline constexpr int kCommandsReceiveHwm = 10'000;
 

@@ -3,14 +3,16 @@
 //
 // Push blocks while the queue is full: that is how a slow stage slows the
 // one before it, down to the command socket, whose high-water mark then
-// makes game servers' PUSH sockets block. Close wakes everyone; Pop keeps
-// returning items until the queue is drained, then reports the end.
+// makes game servers' PUSH sockets block. A consumer takes what has
+// queued up in one call (PopUpTo), so a backlog costs one wake-up. Close
+// wakes everyone; PopUpTo keeps returning items until the queue is
+// drained, then reports the end.
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <deque>
-#include <optional>
 #include <vector>
 
 #include "common/mutex.h"
@@ -32,21 +34,11 @@ class BoundedQueue {
     return true;
   }
 
-  // Blocks for the next item; nullopt once closed and drained.
-  std::optional<T> Pop() EXCLUDES(mu_) {
-    MutexLock lock(mu_);
-    while (items_.empty() && !closed_) not_empty_.Wait(mu_);
-    if (items_.empty()) return std::nullopt;
-    T item = std::move(items_.front());
-    items_.pop_front();
-    not_full_.Signal();
-    return item;
-  }
-
   // Blocks for at least one item, then moves up to `max` queued items,
   // oldest first, to the back of `out`: one wake-up and one lock for a
   // backlog. False once closed and drained.
   bool PopUpTo(std::size_t max, std::vector<T>& out) EXCLUDES(mu_) {
+    assert(max > 0);
     MutexLock lock(mu_);
     while (items_.empty() && !closed_) not_empty_.Wait(mu_);
     if (items_.empty()) return false;

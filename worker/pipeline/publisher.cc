@@ -35,7 +35,7 @@ void Publisher::Send(const EventBatch& batch) {
 void Publisher::Run() {
   try {
     std::vector<EventBatch> batches;
-    while (in_.PopUpTo(kPublishQueueBatches, batches)) {
+    while (in_.PopUpTo(kPublishBatchesMax, batches)) {
       // Batches arrive in no particular position order across apply
       // threads, so each waits for its own position; after the first
       // wait most of them are already durable.
