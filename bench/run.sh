@@ -233,9 +233,10 @@ case "$pg_line" in
 esac
 
 # --- Case 5: open-loop latency at 25/50/75 % of the best durable rate with
-# the worker's default threads (one per core).
+# the worker's default threads (one per core but one, at least one).
 
-default_threads="$(nproc)"
+default_threads=$(($(nproc) - 1))
+[ "$default_threads" -ge 1 ] || default_threads=1
 [ "$default_threads" -le 64 ] || default_threads=64
 durable_config="always-$default_threads"
 [ -n "${best_rate[$durable_config]:-}" ] || durable_config=always-2

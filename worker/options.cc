@@ -49,7 +49,7 @@ std::vector<Flag> Flags(WorkerOptions& o, LogLevel& level) {
          o.queries_endpoint = v;
          return !v.empty();
        }},
-      {"threads", "apply threads, 1..64; 0 = one per core",
+      {"threads", "apply threads, 1..64; 0 = one per core but one",
        [&o](std::string_view v) { return ParseInt(v, 0, 64, o.threads); }},
       {"data-dir", "directory of the journal and snapshots",
        [&o](std::string_view v) {

@@ -1,5 +1,6 @@
 #include "worker/worker.h"
 
+#include <algorithm>
 #include <cinttypes>
 
 #include "common/log.h"
@@ -39,8 +40,11 @@ bool IsLoopbackEndpoint(std::string_view endpoint) {
 
 int ResolveThreads(int requested) {
   if (requested > 0) return requested;
+  // One core is left to ingress, the publisher, the journal writer and
+  // libzmq's I/O thread: on two cores one apply thread did 449-499k
+  // commands/s against 432-434k for two (bench/README.md).
   const unsigned cores = std::thread::hardware_concurrency();
-  return cores == 0 ? 1 : static_cast<int>(cores);
+  return cores <= 1 ? 1 : static_cast<int>(std::min(cores - 1, 64U));
 }
 
 Worker::Worker(const WorkerOptions& options)

@@ -32,7 +32,7 @@ struct WorkerOptions {
   std::string commands_endpoint{kDefaultCommandsEndpoint};
   std::string events_endpoint{kDefaultEventsEndpoint};
   std::string queries_endpoint{kDefaultQueriesEndpoint};
-  int threads = 0;  // Apply threads; 0 means one per core.
+  int threads = 0;  // Apply threads; 0 means one per core but one.
   std::string data_dir = "wallet-data";
   SyncMode sync = SyncMode::kAlways;
   // The journal takes a group of records at most once per this many
@@ -123,7 +123,8 @@ class Worker {
   std::uint64_t last_syncs_ = 0;
 };
 
-// Apply threads to run for `requested` (0: one per core, at least one).
+// Apply threads to run for `requested` (0: one per core but one, at
+// least one, at most 64).
 int ResolveThreads(int requested);
 
 // Whether a ZeroMQ endpoint can only be reached from this machine:
