@@ -164,9 +164,10 @@ struct OwnedRecord {
 // locks, on as many threads as call Apply, hence the mutex.
 class RecordingLog final : public CommitLog {
  public:
-  void Append(const Record& record) override {
+  std::uint64_t Append(const Record& record) override {
     MutexLock lock(mu_);
     records_.emplace_back(record);
+    return records_.size();
   }
 
   std::vector<OwnedRecord> records() const {
@@ -675,6 +676,43 @@ class BatchTest : public WalletTest {
   }
 };
 
+TEST_F(BatchTest, ReadsReportTheLogPositionOfEachUsersLastRecord) {
+  // RecordingLog numbers records 1, 2, 3...: the setup wrote three.
+  const auto position_of = [&](const char* user) {
+    std::uint64_t position = 99;
+    wallet_.Read(user, &position);
+    std::uint64_t history_position = 98;
+    HistoryQuery query;
+    query.user = user;
+    query.limit = 10;
+    wallet_.History(query, &history_position);
+    EXPECT_EQ(position, history_position) << user;
+    return position;
+  };
+  EXPECT_EQ(position_of("alice"), 2u);
+  EXPECT_EQ(position_of("bob"), 3u);
+  EXPECT_EQ(position_of("nobody"), 0u);
+
+  // A gift is one record that touches both users.
+  BatchSpec gift;
+  gift.key = "gift";
+  gift.user = "alice";
+  gift.leg_specs = {BatchSpec::LegSpec{Op::kSpend, "gold", 30, ""},
+                    BatchSpec::LegSpec{Op::kTopup, "gold", 30, "bob"}};
+  ASSERT_EQ(Batch(gift), "applied legs=70/2,40/2,");
+  EXPECT_EQ(position_of("alice"), 4u);
+  EXPECT_EQ(position_of("bob"), 4u);
+
+  // A refused spend leaves a record too (a retry must see it again).
+  ASSERT_EQ(Apply(Spend("too-much", "bob", "gold", 1000), kT0 + 2),
+            Insufficient(40, 2));
+  EXPECT_EQ(position_of("bob"), 5u);
+  EXPECT_EQ(position_of("alice"), 4u);
+  // A duplicate writes nothing.
+  ASSERT_EQ(Batch(gift), "duplicate legs=70/2,40/2,");
+  EXPECT_EQ(position_of("alice"), 4u);
+}
+
 struct BatchCase {
   const char* name;
   std::vector<BatchSpec::LegSpec> legs;
@@ -762,8 +800,8 @@ TEST_F(BatchTest, RetriesAnswerTheFirstResultAndConflictsNameLegs) {
   BatchSpec gift;
   gift.key = "gift-1";
   gift.user = "alice";
-  gift.leg_specs = {LS{Op::kSpend, "gold", 30, ""},
-                    LS{Op::kTopup, "gold", 30, "bob"}};
+  gift.leg_specs = {BatchSpec::LegSpec{Op::kSpend, "gold", 30, ""},
+                    BatchSpec::LegSpec{Op::kTopup, "gold", 30, "bob"}};
   EXPECT_EQ(Batch(gift), "applied legs=70/2,40/2,");
   Apply(Credit("later", "bob", "gold", 1), kT0 + 2);
   EXPECT_EQ(Batch(gift, kT0 + 3), "duplicate legs=70/2,40/2,");
@@ -1366,7 +1404,7 @@ class ConservationLog final : public CommitLog {
     std::uint64_t version = 0;
   };
 
-  void Append(const Record& record) override {
+  std::uint64_t Append(const Record& record) override {
     MutexLock lock(mu_);
     ++records_;
     AccountState& account = accounts_[std::string(record.user) + "/" +
@@ -1378,7 +1416,7 @@ class ConservationLog final : public CommitLog {
           record.balance_minor != account.balance_minor) {
         ++violations_;
       }
-      return;
+      return records_;
     }
     const std::int64_t delta = SignedDelta(record.op, record.amount_minor);
     if (record.version != account.version + 1 ||
@@ -1388,6 +1426,7 @@ class ConservationLog final : public CommitLog {
     }
     account.balance_minor = record.balance_minor;
     account.version = record.version;
+    return records_;
   }
 
   std::size_t records() const {

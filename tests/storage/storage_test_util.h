@@ -164,7 +164,7 @@ inline std::vector<OwnedCommand> MakeCommands(std::size_t count,
 // A commit log that drops everything: for reference wallets.
 class NullLog final : public CommitLog {
  public:
-  void Append(const Record&) override {}
+  std::uint64_t Append(const Record&) override { return 0; }
 };
 
 inline void ApplyRange(Wallet& wallet,

@@ -49,11 +49,13 @@ struct Record {
 // Receives records in apply order. Append is called with the wallet's
 // stripe locks held, so that two records for one account reach the log in
 // the order they were applied; it must be quick and must not call back
-// into the wallet.
+// into the wallet. It returns the log's position after the record, which
+// never decreases: the wallet keeps it per user so that a reader can wait
+// for exactly what it read to be durable.
 class CommitLog {
  public:
   virtual ~CommitLog() = default;
-  virtual void Append(const Record& record) = 0;
+  virtual std::uint64_t Append(const Record& record) = 0;
 };
 
 }  // namespace wallet

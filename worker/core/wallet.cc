@@ -286,7 +286,7 @@ Outcome Wallet::Apply(const Command& command, std::int64_t now_ms,
   record.version = account.version;
   if (applied) PushRecent(user, record);
 
-  log.Append(record);
+  user.log_position = log.Append(record);
   InsertKey(keys, hash, EntryFor(record));
 
   Outcome outcome;
@@ -452,18 +452,23 @@ Outcome Wallet::ApplyBatch(const Command& command, std::int64_t now_ms,
     }
   }
 
-  log.Append(record);
+  const std::uint64_t position = log.Append(record);
+  for (std::size_t i = 0; i < count; ++i) users[i]->log_position = position;
   InsertKey(keys, hash, EntryFor(record));
   if (applied) keys.batch_legs[hash] = outcome.legs;
   return outcome;
 }
 
-BalanceReply Wallet::Read(std::string_view user_id) const {
+BalanceReply Wallet::Read(std::string_view user_id,
+                          std::uint64_t* log_position) const {
   BalanceReply reply;
   reply.user.assign(user_id);
   const UserStripe& users = UserStripeFor(user_id);
   MutexLock lock(users.mu);
   const User* found = users.users.Find(user_id);
+  if (log_position != nullptr) {
+    *log_position = found == nullptr ? 0 : found->log_position;
+  }
   if (found == nullptr) return reply;
   for (const Account& account : found->accounts) {
     reply.balances.push_back(
@@ -482,12 +487,16 @@ BalanceReply Wallet::Read(std::string_view user_id) const {
   return reply;
 }
 
-HistoryReply Wallet::History(const HistoryQuery& query) const {
+HistoryReply Wallet::History(const HistoryQuery& query,
+                             std::uint64_t* log_position) const {
   HistoryReply reply;
   reply.user = query.user;
   const UserStripe& users = UserStripeFor(query.user);
   MutexLock lock(users.mu);
   const User* found = users.users.Find(query.user);
+  if (log_position != nullptr) {
+    *log_position = found == nullptr ? 0 : found->log_position;
+  }
   if (found == nullptr) return reply;
   const RecentRing& recent = found->recent;
   // Seqs are consecutive from oldest to newest, so the page starts at an

@@ -101,10 +101,15 @@ class Wallet {
   // `log` before the locks are released.
   Outcome Apply(const Command& command, std::int64_t now_ms, CommitLog& log);
 
-  // The user's accounts (sorted by currency) and latest operations.
-  BalanceReply Read(std::string_view user) const;
-  // A page of the user's kept operations, newest first.
-  HistoryReply History(const HistoryQuery& query) const;
+  // The user's accounts (sorted by currency) and latest operations. With
+  // `log_position`, also the commit-log position of the last record that
+  // touched the user: the reply is durable once the log is durable there.
+  BalanceReply Read(std::string_view user,
+                    std::uint64_t* log_position = nullptr) const;
+  // A page of the user's kept operations, newest first; `log_position` as
+  // for Read.
+  HistoryReply History(const HistoryQuery& query,
+                       std::uint64_t* log_position = nullptr) const;
 
   // Forgets keys older than the window; returns how many were removed.
   std::size_t ExpireKeys(std::int64_t now_ms);
@@ -162,6 +167,9 @@ class Wallet {
     // At most history_per_user_; seq grows by one from oldest to newest.
     RecentRing recent;
     std::uint64_t ops = 0;  // Operations ever applied: the newest seq.
+    // Commit-log position after the last record that touched this user
+    // since start (recovered state is durable already).
+    std::uint64_t log_position = 0;
   };
 
   // One stripe's users, found by the 64-bit hash of their id through

@@ -36,17 +36,21 @@ void QueryServer::Answer(std::string_view request, std::string& reply) {
     return;
   }
   if (const auto* balance = std::get_if<BalanceQuery>(&query)) {
-    const BalanceReply balances = wallet_.Read(balance->user);
-    if (WaitDurable(reply)) EncodeBalanceReply(balances, reply);
+    std::uint64_t position = 0;
+    const BalanceReply balances = wallet_.Read(balance->user, &position);
+    if (WaitDurable(position, reply)) EncodeBalanceReply(balances, reply);
     return;
   }
-  const HistoryReply history = wallet_.History(std::get<HistoryQuery>(query));
-  if (WaitDurable(reply)) EncodeHistoryReply(history, reply);
+  std::uint64_t position = 0;
+  const HistoryReply history =
+      wallet_.History(std::get<HistoryQuery>(query), &position);
+  if (WaitDurable(position, reply)) EncodeHistoryReply(history, reply);
 }
 
-bool QueryServer::WaitDurable(std::string& reply) {
-  // What was just read may include changes still on their way to disk.
-  if (journal_.WaitDurableSoon(journal_.appended_position())) return true;
+bool QueryServer::WaitDurable(std::uint64_t position, std::string& reply) {
+  // What was just read may include changes still on their way to disk:
+  // wait for the user's last record, usually durable long ago.
+  if (journal_.WaitDurableSoon(position)) return true;
   counters_.query_errors.fetch_add(1, std::memory_order_relaxed);
   EncodeQueryError(kQueryErrorUnavailable, reply);
   return false;

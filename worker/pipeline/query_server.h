@@ -35,9 +35,10 @@ class QueryServer {
  private:
   void Run();
   void Answer(std::string_view request, std::string& reply);
-  // Waits until the journal covers everything read so far; on a failed
-  // journal, puts the `unavailable` error in `reply` and returns false.
-  bool WaitDurable(std::string& reply);
+  // Waits until the journal is durable up to `position` (the last record
+  // behind what was read); on a failed journal, puts the `unavailable`
+  // error in `reply` and returns false.
+  bool WaitDurable(std::uint64_t position, std::string& reply);
 
   zmq::socket_t socket_;  // Owned by the query thread once started.
   const Wallet& wallet_;

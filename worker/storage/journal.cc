@@ -76,13 +76,14 @@ bool Journal::StartSegment(std::uint64_t position, std::string& error) {
   return true;
 }
 
-void Journal::Append(const Record& record) {
+std::uint64_t Journal::Append(const Record& record) {
   MutexLock lock(mu_);
   const std::size_t before = pending_.size();
   EncodeRecord(record, pending_);
   appended_ += pending_.size() - before;
   ++records_;
   writer_wake_.Signal();
+  return appended_;
 }
 
 std::uint64_t Journal::appended_position() const {

@@ -74,7 +74,8 @@ class Journal final : public CommitLog {
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  void Append(const Record& record) override EXCLUDES(mu_);
+  // Returns the end of the record: the position to wait for.
+  std::uint64_t Append(const Record& record) override EXCLUDES(mu_);
 
   // End of the last record appended so far.
   std::uint64_t appended_position() const EXCLUDES(mu_);
