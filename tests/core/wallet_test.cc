@@ -668,6 +668,15 @@ class BatchTest : public WalletTest {
   std::string Batch(const BatchSpec& spec, std::int64_t now_ms = kT0 + 1) {
     return DescribeBatch(wallet_.Apply(spec.View(), now_ms, log_));
   }
+  // alice gives bob 30 gold: one record touching both users.
+  static BatchSpec Gift(std::string key) {
+    BatchSpec gift;
+    gift.key = std::move(key);
+    gift.user = "alice";
+    gift.leg_specs = {BatchSpec::LegSpec{Op::kSpend, "gold", 30, ""},
+                      BatchSpec::LegSpec{Op::kTopup, "gold", 30, "bob"}};
+    return gift;
+  }
   std::int64_t BalanceOf(const char* user, const char* currency) {
     for (const AccountBalance& b : wallet_.Read(user).balances) {
       if (b.currency == currency) return b.balance_minor;
@@ -694,11 +703,7 @@ TEST_F(BatchTest, ReadsReportTheLogPositionOfEachUsersLastRecord) {
   EXPECT_EQ(position_of("nobody"), 0u);
 
   // A gift is one record that touches both users.
-  BatchSpec gift;
-  gift.key = "gift";
-  gift.user = "alice";
-  gift.leg_specs = {BatchSpec::LegSpec{Op::kSpend, "gold", 30, ""},
-                    BatchSpec::LegSpec{Op::kTopup, "gold", 30, "bob"}};
+  const BatchSpec gift = Gift("gift");
   ASSERT_EQ(Batch(gift), "applied legs=70/2,40/2,");
   EXPECT_EQ(position_of("alice"), 4u);
   EXPECT_EQ(position_of("bob"), 4u);
@@ -797,11 +802,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST_F(BatchTest, RetriesAnswerTheFirstResultAndConflictsNameLegs) {
-  BatchSpec gift;
-  gift.key = "gift-1";
-  gift.user = "alice";
-  gift.leg_specs = {BatchSpec::LegSpec{Op::kSpend, "gold", 30, ""},
-                    BatchSpec::LegSpec{Op::kTopup, "gold", 30, "bob"}};
+  BatchSpec gift = Gift("gift-1");
   EXPECT_EQ(Batch(gift), "applied legs=70/2,40/2,");
   Apply(Credit("later", "bob", "gold", 1), kT0 + 2);
   EXPECT_EQ(Batch(gift, kT0 + 3), "duplicate legs=70/2,40/2,");

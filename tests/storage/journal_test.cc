@@ -35,6 +35,13 @@ class JournalTest : public ::testing::Test {
     return options;
   }
 
+  // Options() with groups taken at most once per `interval`.
+  JournalOptions PacedOptions(std::chrono::microseconds interval) const {
+    JournalOptions options = Options();
+    options.group_commit_us = interval.count();
+    return options;
+  }
+
   static std::unique_ptr<Journal> Open(const JournalOptions& options,
                                        std::uint64_t position = 0) {
     std::string error;
@@ -181,12 +188,9 @@ TEST_F(JournalGroupCommit, TakesAGroupAtMostOncePerInterval) {
   // An appender that adds a record every millisecond for about 300 ms:
   // without the interval nearly every record would get its own sync.
   constexpr auto kInterval = std::chrono::milliseconds(20);
-  JournalOptions options = Options();
-  options.group_commit_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(kInterval).count();
   const auto commands = MakeCommands(300, 40, "paced");
   Wallet live(SmallWallet());
-  std::unique_ptr<Journal> journal = Open(options);
+  std::unique_ptr<Journal> journal = Open(PacedOptions(kInterval));
   ASSERT_NE(journal, nullptr);
 
   const auto start = std::chrono::steady_clock::now();
@@ -214,12 +218,9 @@ TEST_F(JournalGroupCommit, IdleJournalTakesTheNextRecordAtOnce) {
   // The interval only spaces groups; a record arriving after a quiet
   // spell longer than it does not wait for it.
   constexpr auto kInterval = std::chrono::milliseconds(1500);
-  JournalOptions options = Options();
-  options.group_commit_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(kInterval).count();
   const auto commands = MakeCommands(2, 40, "idle");
   Wallet live(SmallWallet());
-  std::unique_ptr<Journal> journal = Open(options);
+  std::unique_ptr<Journal> journal = Open(PacedOptions(kInterval));
   ASSERT_NE(journal, nullptr);
 
   live.Apply(commands[0].view(), kNowMs, *journal);

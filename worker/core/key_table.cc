@@ -1,22 +1,12 @@
 #include "worker/core/key_table.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <utility>
 
+#include "worker/core/check.h"
+
 namespace wallet {
-namespace {
-
-void Check(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "key table invariant violated: %s\n", what);
-    std::abort();
-  }
-}
-
-}  // namespace
 
 // The memory figure docs/architecture.md quotes per key.
 static_assert(sizeof(KeyTable::Item) == 72);

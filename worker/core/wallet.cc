@@ -4,21 +4,13 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 
+#include "worker/core/check.h"
+
 namespace wallet {
 namespace {
-
-// Always-on check: going on with a broken invariant could corrupt money.
-void Check(bool condition, const char* what) {
-  if (!condition) {
-    std::fprintf(stderr, "wallet invariant violated: %s\n", what);
-    std::abort();
-  }
-}
 
 Field FirstDifference(const KeyEntry& entry, const Command& command) {
   if (entry.op != command.op) return Field::kOp;
