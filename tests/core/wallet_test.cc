@@ -288,6 +288,40 @@ class WalletTest : public ::testing::Test {
 // ---------------------------------------------------------------------
 // Apply outcomes.
 
+// One stripe, so that a single user table grows through many doublings
+// while it already holds users: every one must still be found, with its
+// own balance, by reads and by the snapshot export.
+TEST(WalletUsers, OneStripeKeepsThousandsOfUsersThroughGrowth) {
+  constexpr int kUsers = 5000;
+  Wallet wallet(TestOptions(1));
+  RecordingLog log;
+  for (int i = 0; i < kUsers; ++i) {
+    const std::string n = std::to_string(i);
+    ASSERT_EQ(
+        Describe(wallet.Apply(
+            Credit("k" + n, "user-" + n, "gold", i + 1).View(), kT0, log)),
+        Applied(i + 1, 1));
+  }
+  // A second credit to every tenth user finds the same user, not a new one.
+  for (int i = 0; i < kUsers; i += 10) {
+    const std::string n = std::to_string(i);
+    ASSERT_EQ(
+        Describe(wallet.Apply(
+            Credit("again-" + n, "user-" + n, "gold", 1).View(), kT0, log)),
+        Applied(i + 2, 2));
+  }
+  EXPECT_EQ(wallet.account_count(), static_cast<std::size_t>(kUsers));
+  for (int i = 0; i < kUsers; ++i) {
+    const BalanceReply reply = wallet.Read("user-" + std::to_string(i));
+    ASSERT_EQ(reply.balances.size(), 1u) << i;
+    EXPECT_EQ(reply.balances[0].balance_minor, i + 1 + (i % 10 == 0 ? 1 : 0))
+        << i;
+  }
+  EXPECT_TRUE(wallet.Read("user-" + std::to_string(kUsers)).balances.empty());
+  const Wallet::UserExport exported = wallet.ExportUsers(0);
+  EXPECT_EQ(exported.accounts.size(), static_cast<std::size_t>(kUsers));
+}
+
 class FirstCreditTest : public WalletTest {};
 
 TEST_F(FirstCreditTest, AppliesAndAppendsRecordOfStateAfter) {
