@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <utility>
 
 #include "worker/core/check.h"
 
@@ -26,26 +25,13 @@ std::size_t KeyTable::FindSlot(const KeyHash& hash) const {
 
 std::size_t KeyTable::SlotOf(const KeyHash& hash,
                              std::uint32_t position) const {
+  if (live_ == 0) return slots_.size();
   const std::uint64_t wanted = Pack(TagOf(hash), position);
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t at = Home(TagOf(hash));; at = (at + 1) & mask) {
-    Check(slots_[at] != kEmpty, "live entry missing from the index");
+    if (slots_[at] == kEmpty) return slots_.size();
     if (slots_[at] == wanted) return at;
   }
-}
-
-bool KeyTable::IsLive(const KeyHash& hash, std::uint32_t position) const {
-  if (live_ == 0) return false;
-  const std::uint64_t wanted = Pack(TagOf(hash), position);
-  const std::size_t mask = slots_.size() - 1;
-  for (std::size_t at = Home(TagOf(hash));; at = (at + 1) & mask) {
-    if (slots_[at] == kEmpty) return false;
-    if (slots_[at] == wanted) return true;
-  }
-}
-
-KeyEntry* KeyTable::Find(const KeyHash& hash) {
-  return const_cast<KeyEntry*>(std::as_const(*this).Find(hash));
 }
 
 const KeyEntry* KeyTable::Find(const KeyHash& hash) const {
@@ -74,7 +60,7 @@ bool KeyTable::Erase(const KeyHash& hash) {
   --live_;
   // The queue entry stays, dead, until it reaches the front; dropping
   // dead ones at the front keeps a table of erased keys from growing.
-  while (!queue_.empty() && !IsLiveFront()) {
+  while (!queue_.empty() && FrontSlot() == slots_.size()) {
     queue_.pop_front();
     ++front_;
   }

@@ -74,7 +74,6 @@ class KeyTable {
 
   // The entry for `hash`, or null. The pointer is good until the next
   // Insert, Erase, ExpireFront or SortByTime.
-  KeyEntry* Find(const KeyHash& hash);
   const KeyEntry* Find(const KeyHash& hash) const;
 
   // Adds `hash` as the newest entry. False (and nothing changes) if it is
@@ -94,11 +93,12 @@ class KeyTable {
     std::size_t removed = 0;
     while (!queue_.empty()) {
       const Item& front = queue_.front();
-      const bool live = IsLiveFront();
+      const std::size_t at = FrontSlot();
+      const bool live = at != slots_.size();
       if (live && !expired(front.entry)) break;
       if (live) {
         erased(front.hash);
-        RemoveSlot(SlotOf(front.hash, static_cast<std::uint32_t>(front_)));
+        RemoveSlot(at);
         --live_;
         ++removed;
       }
@@ -113,7 +113,8 @@ class KeyTable {
   void ForEachOldestFirst(Visit&& visit) const {
     for (std::size_t i = 0; i < queue_.size(); ++i) {
       const Item& item = queue_[i];
-      if (IsLive(item.hash, static_cast<std::uint32_t>(front_ + i))) {
+      if (SlotOf(item.hash, static_cast<std::uint32_t>(front_ + i)) !=
+          slots_.size()) {
         visit(item.hash, item.entry);
       }
     }
@@ -159,11 +160,11 @@ class KeyTable {
 
   // The index slot holding `hash`, or slots_.size() if none.
   std::size_t FindSlot(const KeyHash& hash) const;
-  // The slot pointing at exactly this queue position, which must exist.
+  // The slot pointing at exactly this queue position, or slots_.size() if
+  // none: the entry there is dead.
   std::size_t SlotOf(const KeyHash& hash, std::uint32_t position) const;
-  bool IsLive(const KeyHash& hash, std::uint32_t position) const;
-  bool IsLiveFront() const {
-    return IsLive(queue_.front().hash, static_cast<std::uint32_t>(front_));
+  std::size_t FrontSlot() const {
+    return SlotOf(queue_.front().hash, static_cast<std::uint32_t>(front_));
   }
   void PlaceSlot(std::uint64_t slot);
   void RemoveSlot(std::size_t at);

@@ -136,45 +136,39 @@ Wallet::KeyStripe& Wallet::KeyStripeFor(const KeyHash& hash) {
   return key_stripes_[hash.low & stripe_mask_];
 }
 
-std::size_t Wallet::UserStripeIndex(std::string_view user) const {
-  return XXH3_64bits(user.data(), user.size()) & stripe_mask_;
+Wallet::UserKey Wallet::KeyOfUser(std::string_view id) {
+  return {id, XXH3_64bits(id.data(), id.size())};
 }
 
-Wallet::UserStripe& Wallet::UserStripeFor(std::string_view user) {
-  return user_stripes_[XXH3_64bits(user.data(), user.size()) & stripe_mask_];
+Wallet::UserStripe& Wallet::UserStripeFor(const UserKey& user) {
+  return user_stripes_[user.hash & stripe_mask_];
 }
 
-const Wallet::UserStripe& Wallet::UserStripeFor(std::string_view user) const {
-  return user_stripes_[XXH3_64bits(user.data(), user.size()) & stripe_mask_];
+const Wallet::UserStripe& Wallet::UserStripeFor(const UserKey& user) const {
+  return user_stripes_[user.hash & stripe_mask_];
 }
 
-std::size_t Wallet::UserTable::Probe(std::string_view id,
-                                     std::uint64_t hash) const {
+std::size_t Wallet::UserTable::Probe(const UserKey& key) const {
   const std::size_t mask = slots_.size() - 1;
-  for (std::size_t at = Home(hash);; at = (at + 1) & mask) {
+  for (std::size_t at = Home(key.hash);; at = (at + 1) & mask) {
     const Slot& slot = slots_[at];
     if (slot.user == nullptr) return at;
-    if (slot.hash == hash && slot.user->id == id) return at;
+    if (slot.hash == key.hash && slot.user->id == key.id) return at;
   }
 }
 
-const Wallet::User* Wallet::UserTable::Find(std::string_view id) const {
+const Wallet::User* Wallet::UserTable::Find(const UserKey& key) const {
   if (slots_.empty()) return nullptr;
-  return slots_[Probe(id, XXH3_64bits(id.data(), id.size()))].user;
+  return slots_[Probe(key)].user;
 }
 
-Wallet::User* Wallet::UserTable::Find(std::string_view id) {
-  return const_cast<User*>(std::as_const(*this).Find(id));
-}
-
-Wallet::User& Wallet::UserTable::FindOrAdd(std::string_view id) {
-  const std::uint64_t hash = XXH3_64bits(id.data(), id.size());
+Wallet::User& Wallet::UserTable::FindOrAdd(const UserKey& key) {
   if ((users_.size() + 1) * 2 > slots_.size()) Grow();
-  Slot& slot = slots_[Probe(id, hash)];
+  Slot& slot = slots_[Probe(key)];
   if (slot.user == nullptr) {
     User& user = users_.emplace_back();
-    user.id.assign(id);
-    slot = {hash, &user};
+    user.id.assign(key.id);
+    slot = {key.hash, &user};
   }
   return *slot.user;
 }
@@ -243,9 +237,10 @@ Outcome Wallet::Apply(const Command& command, std::int64_t now_ms,
     return ApplyBatch(command, now_ms, log, keys, hash);
   }
 
-  UserStripe& users = UserStripeFor(command.user);
+  const UserKey user_key = KeyOfUser(command.user);
+  UserStripe& users = UserStripeFor(user_key);
   MutexLock user_lock(users.mu);
-  User& user = users.users.FindOrAdd(command.user);
+  User& user = users.users.FindOrAdd(user_key);
   Account& account = FindOrAddAccount(user, command.currency);
 
   Record record;
@@ -348,9 +343,11 @@ Outcome Wallet::ApplyBatch(const Command& command, std::int64_t now_ms,
                            const KeyHash& hash) NO_THREAD_SAFETY_ANALYSIS {
   const std::size_t count = command.legs.size();
   Check(count > 0 && count <= kLegsMax, "batch leg count out of range");
+  std::array<UserKey, kLegsMax> user_keys{};
   std::array<std::size_t, kLegsMax> indexes{};
   for (std::size_t i = 0; i < count; ++i) {
-    indexes[i] = UserStripeIndex(command.legs[i].user);
+    user_keys[i] = KeyOfUser(command.legs[i].user);
+    indexes[i] = user_keys[i].hash & stripe_mask_;
   }
   std::sort(indexes.begin(), indexes.begin() + static_cast<long>(count));
   const auto unique_end =
@@ -367,7 +364,7 @@ Outcome Wallet::ApplyBatch(const Command& command, std::int64_t now_ms,
   std::array<User*, kLegsMax> users{};
   for (std::size_t i = 0; i < count; ++i) {
     const Leg& leg = command.legs[i];
-    users[i] = &UserStripeFor(leg.user).users.FindOrAdd(leg.user);
+    users[i] = &UserStripeFor(user_keys[i]).users.FindOrAdd(user_keys[i]);
     FindOrAddAccount(*users[i], leg.currency);
   }
   std::array<Account*, kLegsMax> accounts{};
@@ -455,9 +452,10 @@ BalanceReply Wallet::Read(std::string_view user_id,
                           std::uint64_t* log_position) const {
   BalanceReply reply;
   reply.user.assign(user_id);
-  const UserStripe& users = UserStripeFor(user_id);
+  const UserKey user_key = KeyOfUser(user_id);
+  const UserStripe& users = UserStripeFor(user_key);
   MutexLock lock(users.mu);
-  const User* found = users.users.Find(user_id);
+  const User* found = users.users.Find(user_key);
   if (log_position != nullptr) {
     *log_position = found == nullptr ? 0 : found->log_position;
   }
@@ -483,9 +481,10 @@ HistoryReply Wallet::History(const HistoryQuery& query,
                              std::uint64_t* log_position) const {
   HistoryReply reply;
   reply.user = query.user;
-  const UserStripe& users = UserStripeFor(query.user);
+  const UserKey user_key = KeyOfUser(query.user);
+  const UserStripe& users = UserStripeFor(user_key);
   MutexLock lock(users.mu);
-  const User* found = users.users.Find(query.user);
+  const User* found = users.users.Find(user_key);
   if (log_position != nullptr) {
     *log_position = found == nullptr ? 0 : found->log_position;
   }
@@ -534,9 +533,10 @@ void Wallet::ReplayBatch(const Record& record) {
   // Recovery is single-threaded, but the stripes are locked all the same:
   // one leg at a time is enough, since nothing else is running.
   for (const LegRecord& leg : record.legs) {
-    UserStripe& users = UserStripeFor(leg.user);
+    const UserKey user_key = KeyOfUser(leg.user);
+    UserStripe& users = UserStripeFor(user_key);
     MutexLock user_lock(users.mu);
-    User& user = users.users.FindOrAdd(leg.user);
+    User& user = users.users.FindOrAdd(user_key);
     Account& account = FindOrAddAccount(user, leg.currency);
     if (leg.version > account.version) {
       account.balance_minor = leg.balance_minor;
@@ -565,9 +565,10 @@ void Wallet::Replay(const Record& record, std::int64_t now_ms) {
     return;
   }
   if (record.status == Status::kApplied) {
-    UserStripe& users = UserStripeFor(record.user);
+    const UserKey user_key = KeyOfUser(record.user);
+    UserStripe& users = UserStripeFor(user_key);
     MutexLock user_lock(users.mu);
-    User& user = users.users.FindOrAdd(record.user);
+    User& user = users.users.FindOrAdd(user_key);
     Account& account = FindOrAddAccount(user, record.currency);
     if (record.version > account.version) {
       account.balance_minor = record.balance_minor;
@@ -629,18 +630,20 @@ void Wallet::ImportBatchLegs(const KeyHash& hash,
 }
 
 void Wallet::ImportAccount(const AccountRow& row) {
-  UserStripe& users = UserStripeFor(row.user);
+  const UserKey user_key = KeyOfUser(row.user);
+  UserStripe& users = UserStripeFor(user_key);
   MutexLock lock(users.mu);
   Account& account =
-      FindOrAddAccount(users.users.FindOrAdd(row.user), row.currency);
+      FindOrAddAccount(users.users.FindOrAdd(user_key), row.currency);
   account.balance_minor = row.balance_minor;
   account.version = row.version;
 }
 
 void Wallet::ImportRecent(std::string_view user_id, const RecentOp& op) {
-  UserStripe& users = UserStripeFor(user_id);
+  const UserKey user_key = KeyOfUser(user_id);
+  UserStripe& users = UserStripeFor(user_key);
   MutexLock lock(users.mu);
-  User& user = users.users.FindOrAdd(user_id);
+  User& user = users.users.FindOrAdd(user_key);
   // A snapshot lists a user's operations oldest first, with their seqs.
   user.recent.Push(history_per_user_) = op;
   user.ops = std::max(user.ops, op.seq);

@@ -172,15 +172,22 @@ class Wallet {
     std::uint64_t log_position = 0;
   };
 
+  // A user id with its 64-bit hash, which picks both the user's stripe
+  // (low bits) and its slot in the stripe's table (high bits): hashed once
+  // per lookup.
+  struct UserKey {
+    std::string_view id;
+    std::uint64_t hash = 0;
+  };
+  static UserKey KeyOfUser(std::string_view id);
+
   // One stripe's users, found by the 64-bit hash of their id through
   // open-addressing slots of (hash, user) in a power-of-two index at most
   // half full. Users are never removed, and their addresses never change.
   class UserTable {
    public:
-    User* Find(std::string_view id);
-    const User* Find(std::string_view id) const;
-    User& FindOrAdd(std::string_view id);
-    std::size_t size() const { return users_.size(); }
+    const User* Find(const UserKey& key) const;
+    User& FindOrAdd(const UserKey& key);
     template <typename Visit>
     void ForEach(Visit&& visit) const {
       for (const User& user : users_) visit(user);
@@ -195,8 +202,8 @@ class Wallet {
       // The low bits chose the stripe; the high ones choose the slot.
       return static_cast<std::size_t>(((hash >> 32) * slots_.size()) >> 32);
     }
-    // The slot holding `id`, or the empty slot where it would go.
-    std::size_t Probe(std::string_view id, std::uint64_t hash) const;
+    // The slot holding the user, or the empty slot where it would go.
+    std::size_t Probe(const UserKey& key) const;
     void Grow();
 
     std::deque<User> users_;   // In order of arrival.
@@ -231,9 +238,8 @@ class Wallet {
   void EraseKey(KeyStripe& keys, const KeyHash& hash) REQUIRES(keys.mu);
 
   KeyStripe& KeyStripeFor(const KeyHash& hash);
-  std::size_t UserStripeIndex(std::string_view user) const;
-  UserStripe& UserStripeFor(std::string_view user);
-  const UserStripe& UserStripeFor(std::string_view user) const;
+  UserStripe& UserStripeFor(const UserKey& user);
+  const UserStripe& UserStripeFor(const UserKey& user) const;
 
   Account& FindOrAddAccount(User& user, std::string_view currency);
   // Adds an applied record to the user's history, numbered with the

@@ -178,6 +178,8 @@ void Journal::WriterLoop() {
     // group was taken less than an interval ago, and not for a roll, a
     // stop or a caller that cannot wait (WaitDurableSoon).
     const auto next_group = group_taken + group_every;
+    std::uint64_t start = 0, end = 0, roll_at = kNoRoll;
+    bool stop = false;
     {
       MutexLock lock(mu_);
       while (!hurry_ && !stopping_ && roll_at_ == kNoRoll) {
@@ -185,11 +187,6 @@ void Journal::WriterLoop() {
         if (now >= next_group) break;
         pace_wake_.WaitFor(mu_, next_group - now);
       }
-    }
-    std::uint64_t start = 0, end = 0, roll_at = kNoRoll;
-    bool stop = false;
-    {
-      MutexLock lock(mu_);
       while (pending_.empty() && roll_at_ == kNoRoll && !stopping_) {
         if (always || !unsynced) {
           writer_wake_.Wait(mu_);
